@@ -1,0 +1,1 @@
+//! kdfs client library and protocol types.
