@@ -1,0 +1,1 @@
+//! Websocket ticker plant around kdfs.
