@@ -33,6 +33,7 @@ pub fn monadic(it: &mut Interp, adv: Adverb, f: &Callable, x: Value) -> KResult<
         Adverb::Converge => {
             let mut cur = x;
             loop {
+                it.tick()?;
                 let next = it.call1(f, cur.clone())?;
                 if next.matches(&cur) {
                     return Ok(cur);
@@ -44,6 +45,7 @@ pub fn monadic(it: &mut Interp, adv: Adverb, f: &Callable, x: Value) -> KResult<
             let mut cur = x;
             let mut out = vec![cur.clone()];
             loop {
+                it.tick()?;
                 let next = it.call1(f, cur.clone())?;
                 if next.matches(&cur) {
                     return Ok(Value::list(out));
@@ -167,6 +169,7 @@ pub fn dyadic(it: &mut Interp, adv: Adverb, f: &Callable, a: Value, b: Value) ->
             }
             let mut cur = b;
             while it.call(&a, vec![cur.clone()])?.truthy() {
+                it.tick()?;
                 cur = it.call1(f, cur)?;
             }
             Ok(cur)
@@ -178,6 +181,7 @@ pub fn dyadic(it: &mut Interp, adv: Adverb, f: &Callable, a: Value, b: Value) ->
             let mut cur = b;
             let mut out = Vec::new();
             while it.call(&a, vec![cur.clone()])?.truthy() {
+                it.tick()?;
                 it.check_alloc(out.len())?;
                 out.push(cur.clone());
                 cur = it.call1(f, cur)?;
@@ -198,6 +202,7 @@ pub fn dyadic(it: &mut Interp, adv: Adverb, f: &Callable, a: Value, b: Value) ->
             let mut cur = b;
             let mut out = Vec::new();
             for _ in 0..n {
+                it.tick()?;
                 if adv == Adverb::ScanIterate {
                     out.push(cur.clone());
                 }

@@ -43,11 +43,17 @@ pub fn format2(a: &Value, b: &Value) -> KResult<Value> {
         _ => readable(b),
     };
     match a {
+        Value::Int(k) if k.unsigned_abs() > 1 << 24 => {
+            err(ErrorKind::Limit, "format2: width too large")
+        }
         Value::Int(k) => Ok(Value::str(&pad(&s, *k))),
         Value::Real(r) => {
             let text = fmt_real(*r);
             let (ip, fp) = text.split_once('.').unwrap_or((&text, "0"));
             let n: i64 = ip.trim_start_matches('-').parse().unwrap_or(0);
+            if n > 1 << 24 {
+                return err(ErrorKind::Limit, "format2: width too large");
+            }
             let m: usize = fp.parse::<usize>().unwrap_or(0);
             if let (Value::Real(_), true) = (b, m > 0 && !s.contains('e')) {
                 let (bi, bf) = s.split_once('.').unwrap_or((&s, ""));

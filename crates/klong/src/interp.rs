@@ -80,6 +80,11 @@ pub struct Interp {
     pub pending_comment: Option<String>,
     /// Search path for `.l`.
     pub klong_path: String,
+    /// Stack address when the outermost evaluation started.
+    stack_base: usize,
+    /// Maximum stack use in bytes before recursion fails with an error.
+    pub stack_limit: usize,
+    run_depth: usize,
 }
 
 impl Interp {
@@ -92,7 +97,7 @@ impl Interp {
             args: Vec::new(),
             frames: Vec::new(),
             max_depth: 2000,
-            max_alloc: 1 << 28,
+            max_alloc: 1 << 27,
             caps,
             interrupt: Arc::new(AtomicBool::new(false)),
             deadline: None,
@@ -100,6 +105,9 @@ impl Interp {
             io: Channels::new(),
             pending_comment: None,
             klong_path: std::env::var("KLONGPATH").unwrap_or_else(|_| ".:lib".into()),
+            stack_base: crate::parser::stack_addr(),
+            stack_limit: 1 << 20,
+            run_depth: 0,
         };
         crate::sys::install(&mut it);
         it
@@ -121,12 +129,23 @@ impl Interp {
 
     /// Parse and evaluate a program, statement by statement; returns the last value.
     pub fn run(&mut self, src: &str) -> KResult<Option<Value>> {
+        if self.frames.is_empty() && self.run_depth == 0 {
+            self.stack_base = crate::parser::stack_addr();
+        }
+        self.run_depth += 1;
+        let r = self.run_inner(src);
+        self.run_depth -= 1;
+        r
+    }
+
+    fn run_inner(&mut self, src: &str) -> KResult<Option<Value>> {
         let mut lex = Lexer::new(src);
         let mut last = None;
         loop {
             let stmt = {
                 let mut p =
                     Parser::new(lex, &mut self.g, &mut self.module, &mut self.local_counter);
+                p.stack = (self.stack_base, self.stack_limit);
                 let r = p.statement();
                 lex = p.lex;
                 r?
@@ -141,7 +160,8 @@ impl Interp {
         Ok(last)
     }
 
-    fn tick(&mut self) -> KResult<()> {
+    /// Count a step; every 256 steps check the interrupt flag and the deadline.
+    pub fn tick(&mut self) -> KResult<()> {
         self.steps = self.steps.wrapping_add(1);
         if self.steps & 255 == 0 {
             if self.interrupt.load(Ordering::Relaxed) {
@@ -173,21 +193,13 @@ impl Interp {
 
     /// Evaluate an expression.
     pub fn eval(&mut self, e: &Expr) -> KResult<Value> {
+        // Keep this frame small: complex arms live in separate non-inlined functions, so deep
+        // Klong recursion uses little Rust stack per level.
         match e {
             Expr::Const(v) => Ok(v.clone()),
-            Expr::DictLit(v) => Ok(match v {
-                Value::Dict(d) => Value::Dict(Rc::new(std::cell::RefCell::new(d.borrow().clone()))),
-                other => other.clone(),
-            }),
             Expr::Var(s) => match self.g.vals.get(*s) {
                 Some(Some(v)) => Ok(v.clone()),
-                _ => err(
-                    ErrorKind::Undefined,
-                    format!(
-                        "undefined: {}",
-                        self.g.names.get(*s).map(|n| n.as_ref()).unwrap_or("?")
-                    ),
-                ),
+                _ => self.undefined(*s),
             },
             Expr::Arg(i) => match self.frames.last() {
                 Some(f) => Ok(self
@@ -200,21 +212,68 @@ impl Interp {
                     "undefined: argument outside a function",
                 ),
             },
+            Expr::Monad(op, a) => {
+                let a = self.eval(a)?;
+                crate::verbs::monad(self, *op, a)
+            }
+            Expr::Dyad(op, a, b) => self.eval_dyad(*op, a, b),
+            Expr::Call(f, args) => self.eval_call(f, args),
+            Expr::Cond(pairs, alt) => self.eval_cond(pairs, alt),
+            _ => self.eval_other(e),
+        }
+    }
+
+    #[inline(never)]
+    fn undefined(&self, s: usize) -> KResult<Value> {
+        err(
+            ErrorKind::Undefined,
+            format!(
+                "undefined: {}",
+                self.g.names.get(s).map(|n| n.as_ref()).unwrap_or("?")
+            ),
+        )
+    }
+
+    #[inline(never)]
+    fn eval_dyad(&mut self, op: Op, a: &Expr, b: &Expr) -> KResult<Value> {
+        let b = self.eval(b)?;
+        let a = self.eval(a)?;
+        crate::verbs::dyad(self, op, a, b)
+    }
+
+    #[inline(never)]
+    fn eval_call(&mut self, f: &Expr, args: &[Expr]) -> KResult<Value> {
+        let fv = self.eval(f)?;
+        let mut vals = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(self.eval(a)?);
+        }
+        self.call(&fv, vals)
+    }
+
+    #[inline(never)]
+    fn eval_cond(&mut self, pairs: &[(Expr, Expr)], alt: &Expr) -> KResult<Value> {
+        for (p, c) in pairs {
+            if self.eval(p)?.truthy() {
+                return self.eval(c);
+            }
+        }
+        self.eval(alt)
+    }
+
+    #[inline(never)]
+    fn eval_other(&mut self, e: &Expr) -> KResult<Value> {
+        match e {
+            Expr::DictLit(v) => Ok(match v {
+                Value::Dict(d) => Value::Dict(Rc::new(std::cell::RefCell::new(d.borrow().clone()))),
+                other => other.clone(),
+            }),
             Expr::SelfFn => Ok(self
                 .frames
                 .last()
                 .map(|f| f.func.clone())
                 .unwrap_or_else(Value::nil)),
             Expr::Lambda(l) => Ok(Value::Func(Rc::new(Func::Lambda(l.clone())))),
-            Expr::Monad(op, a) => {
-                let a = self.eval(a)?;
-                crate::verbs::monad(self, *op, a)
-            }
-            Expr::Dyad(op, a, b) => {
-                let b = self.eval(b)?;
-                let a = self.eval(a)?;
-                crate::verbs::dyad(self, *op, a, b)
-            }
             Expr::Define(slot, also, e) => {
                 let v = self.eval(e)?;
                 if let Some(g) = also {
@@ -227,14 +286,6 @@ impl Interp {
                 let _ = self.eval(b)?;
                 let a = self.eval(a)?;
                 crate::error::type_err("define", &[&a])
-            }
-            Expr::Call(f, args) => {
-                let fv = self.eval(f)?;
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(self.eval(a)?);
-                }
-                self.call(&fv, vals)
             }
             Expr::Proj(f, args) => {
                 let fv = self.eval(f)?;
@@ -270,14 +321,6 @@ impl Interp {
                 let (last, c) = chain(c, advs);
                 crate::adverbs::dyadic(self, last, &c, a, b)
             }
-            Expr::Cond(pairs, alt) => {
-                for (p, c) in pairs {
-                    if self.eval(p)?.truthy() {
-                        return self.eval(c);
-                    }
-                }
-                self.eval(alt)
-            }
             Expr::Seq(es) => {
                 let mut last = Value::nil();
                 for e in es {
@@ -285,6 +328,13 @@ impl Interp {
                 }
                 Ok(last)
             }
+            Expr::Const(_)
+            | Expr::Var(_)
+            | Expr::Arg(_)
+            | Expr::Monad(..)
+            | Expr::Dyad(..)
+            | Expr::Call(..)
+            | Expr::Cond(..) => self.eval(e),
         }
     }
 
@@ -315,12 +365,38 @@ impl Interp {
 
     /// Call a function value with arguments.
     pub fn call(&mut self, f: &Value, args: Vec<Value>) -> KResult<Value> {
+        if self.frames.is_empty() && self.run_depth == 0 {
+            self.stack_base = crate::parser::stack_addr();
+        }
         let func = match f {
             Value::Func(func) => func.clone(),
             _ => return err(ErrorKind::Type, "call: type error"),
         };
         match func.as_ref() {
-            Func::Lambda(l) => {
+            Func::Lambda(l) => self.call_lambda(f, l, args),
+            Func::Proj(inner, pargs) => self.call_proj(f, inner, pargs, args),
+            Func::Native { arity, f: nf, .. } => {
+                if args.len() != *arity {
+                    return err(
+                        ErrorKind::Arity,
+                        format!("wrong arity: {}", crate::print::readable(f)),
+                    );
+                }
+                self.tick()?;
+                nf(self, &args)
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn call_lambda(
+        &mut self,
+        f: &Value,
+        l: &Rc<crate::func::Lambda>,
+        args: Vec<Value>,
+    ) -> KResult<Value> {
+        {
+            {
                 if args.len() != l.arity {
                     return err(
                         ErrorKind::Arity,
@@ -328,12 +404,14 @@ impl Interp {
                     );
                 }
                 self.tick()?;
-                if self.frames.len() >= self.max_depth {
+                if self.frames.len() >= self.max_depth
+                    || crate::parser::stack_addr().abs_diff(self.stack_base) > self.stack_limit
+                {
                     return err(
                         ErrorKind::Limit,
                         format!(
-                            "recursion too deep (limit {}); use an iterative form",
-                            self.max_depth
+                            "recursion too deep (call depth {} at the depth or stack limit); use an iterative form",
+                            self.frames.len()
                         ),
                     );
                 }
@@ -353,35 +431,33 @@ impl Interp {
                 self.args.truncate(base);
                 r
             }
-            Func::Proj(inner, pargs) => {
-                let holes = pargs.iter().filter(|a| a.is_none()).count();
-                if args.len() != holes {
-                    return err(
-                        ErrorKind::Arity,
-                        format!("wrong arity: {}", crate::print::readable(f)),
-                    );
-                }
-                let mut it = args.into_iter();
-                let full: Vec<Value> = pargs
-                    .iter()
-                    .map(|a| match a {
-                        Some(v) => v.clone(),
-                        None => it.next().unwrap_or_else(Value::nil),
-                    })
-                    .collect();
-                self.call(inner, full)
-            }
-            Func::Native { arity, f: nf, .. } => {
-                if args.len() != *arity {
-                    return err(
-                        ErrorKind::Arity,
-                        format!("wrong arity: {}", crate::print::readable(f)),
-                    );
-                }
-                self.tick()?;
-                nf(self, &args)
-            }
         }
+    }
+
+    #[inline(never)]
+    fn call_proj(
+        &mut self,
+        f: &Value,
+        inner: &Value,
+        pargs: &[Option<Value>],
+        args: Vec<Value>,
+    ) -> KResult<Value> {
+        let holes = pargs.iter().filter(|a| a.is_none()).count();
+        if args.len() != holes {
+            return err(
+                ErrorKind::Arity,
+                format!("wrong arity: {}", crate::print::readable(f)),
+            );
+        }
+        let mut it = args.into_iter();
+        let full: Vec<Value> = pargs
+            .iter()
+            .map(|a| match a {
+                Some(v) => v.clone(),
+                None => it.next().unwrap_or_else(Value::nil),
+            })
+            .collect();
+        self.call(inner, full)
     }
 
     /// Apply `f@a`: a list supplies the arguments, an atom is the single argument.

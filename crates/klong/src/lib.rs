@@ -170,7 +170,13 @@ impl Klong {
         self.it.max_depth = depth;
     }
 
-    /// Limit the number of elements a single operation may allocate (default 2^28).
+    /// Bytes of thread stack evaluation may use before deep recursion fails with an error
+    /// (default 1 MiB, safe on a 2 MiB thread). Raise it on threads with larger stacks.
+    pub fn set_stack_limit(&mut self, bytes: usize) {
+        self.it.stack_limit = bytes;
+    }
+
+    /// Limit the number of elements a single operation may allocate (default 2^27).
     pub fn set_max_alloc(&mut self, n: usize) {
         self.it.max_alloc = n;
     }

@@ -16,7 +16,12 @@ use std::time::{Duration, Instant};
 #[command(name = "klong", version, verbatim_doc_comment)]
 struct Args {
     /// Evaluate EXPR, print its value in readable form and exit.
-    #[arg(short = 'e', long = "expr", value_name = "EXPR")]
+    #[arg(
+        short = 'e',
+        long = "expr",
+        value_name = "EXPR",
+        allow_hyphen_values = true
+    )]
     expr: Option<String>,
     /// Machine mode: read one program per line, write exactly one output line per input line.
     #[arg(long)]
@@ -57,6 +62,7 @@ fn report(e: &klong::KlongError) -> i32 {
 fn run(args: Args) -> i32 {
     let mut k = Klong::with_capabilities(Capabilities::all());
     k.set_max_depth(args.max_depth);
+    k.set_stack_limit(900 << 20);
     if let Some(e) = &args.expr {
         arm(&mut k, args.timeout);
         return match k.exec(e) {

@@ -10,8 +10,15 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// Maximum nesting of parentheses/functions accepted by the parser (protects the stack).
-const MAX_NEST: usize = 200;
+/// Maximum nesting of expressions accepted by the parser.
+const MAX_NEST: usize = 100_000;
+
+/// Approximate address of the current stack frame (used to bound recursion by stack use).
+#[inline(always)]
+pub fn stack_addr() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
 
 /// Global variable slots, shared by parser and interpreter.
 #[derive(Default)]
@@ -70,6 +77,8 @@ pub struct Parser<'a> {
     scopes: Vec<FnScope>,
     nest: usize,
     local_counter: &'a mut usize,
+    /// Stack address at the start of parsing and the allowed stack use in bytes.
+    pub stack: (usize, usize),
 }
 
 fn syn<T>(msg: impl Into<String>) -> KResult<T> {
@@ -122,6 +131,7 @@ impl<'a> Parser<'a> {
             scopes: Vec::new(),
             nest: 0,
             local_counter,
+            stack: (stack_addr(), 512 << 10),
         }
     }
 
@@ -145,7 +155,7 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> KResult<()> {
         self.nest += 1;
-        if self.nest > MAX_NEST {
+        if self.nest > MAX_NEST || stack_addr().abs_diff(self.stack.0) > self.stack.1 {
             return err(
                 ErrorKind::Limit,
                 "syntax error: expression nested too deeply",

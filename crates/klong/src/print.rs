@@ -6,14 +6,14 @@ use std::fmt::Write;
 /// Readable form, e.g. `"a""b"` for a string, `0cx` for a character.
 pub fn readable(v: &Value) -> String {
     let mut s = String::new();
-    write_value(&mut s, v, false);
+    write_value(&mut s, v, false, 0);
     s
 }
 
 /// Display form: characters and strings raw.
 pub fn display(v: &Value) -> String {
     let mut s = String::new();
-    write_value(&mut s, v, true);
+    write_value(&mut s, v, true, 0);
     s
 }
 
@@ -66,7 +66,14 @@ pub fn fmt_real(r: f64) -> String {
     }
 }
 
-fn write_value(s: &mut String, v: &Value, disp: bool) {
+/// Values nested deeper than this print as `...` (protects the stack).
+const MAX_PRINT_DEPTH: usize = 2000;
+
+fn write_value(s: &mut String, v: &Value, disp: bool, depth: usize) {
+    if depth > MAX_PRINT_DEPTH {
+        s.push_str("...");
+        return;
+    }
     match v {
         Value::Int(i) => {
             let _ = write!(s, "{i}");
@@ -125,7 +132,7 @@ fn write_value(s: &mut String, v: &Value, disp: bool) {
                 if i > 0 {
                     s.push(' ');
                 }
-                write_value(s, x, disp);
+                write_value(s, x, disp, depth + 1);
             }
             s.push(']');
         }
@@ -136,9 +143,9 @@ fn write_value(s: &mut String, v: &Value, disp: bool) {
                     s.push(' ');
                 }
                 s.push('[');
-                write_value(s, k, disp);
+                write_value(s, k, disp, depth + 1);
                 s.push(' ');
-                write_value(s, v, disp);
+                write_value(s, v, disp, depth + 1);
                 s.push(']');
             }
             s.push('}');

@@ -61,11 +61,17 @@ impl Value {
 
     /// An integer vector.
     pub fn ints(v: Vec<i64>) -> Value {
+        if v.is_empty() {
+            return Value::nil();
+        }
         Value::Ints(Rc::new(v))
     }
 
     /// A real vector.
     pub fn reals(v: Vec<f64>) -> Value {
+        if v.is_empty() {
+            return Value::nil();
+        }
         Value::Reals(Rc::new(v))
     }
 
