@@ -131,55 +131,67 @@ fn fast2(op: Op, a: &Value, b: &Value) -> Option<Value> {
     }
 }
 
-fn collect_checked(n: usize, f: impl Fn(usize) -> Option<i64>) -> Option<Value> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        out.push(f(i)?);
+/// Element-wise map over two sides with the broadcast case hoisted out of the loop, so the
+/// compiler can vectorize each specialised loop.
+fn zip_map<T: Copy, U>(x: &Side<T>, y: &Side<T>, n: usize, mut f: impl FnMut(T, T) -> U) -> Vec<U> {
+    match (x, y) {
+        (Side::V(a), Side::V(b)) => a.iter().zip(b.iter()).map(|(&p, &q)| f(p, q)).collect(),
+        (Side::V(a), Side::S(q)) => a.iter().map(|&p| f(p, *q)).collect(),
+        (Side::S(p), Side::V(b)) => b.iter().map(|&q| f(*p, q)).collect(),
+        (Side::S(p), Side::S(q)) => (0..n).map(|_| f(*p, *q)).collect(),
     }
-    Some(Value::ints(out))
+}
+
+/// Checked element-wise integer op: `None` on overflow (the caller then promotes to bigints).
+fn checked_ii(
+    x: &Side<i64>,
+    y: &Side<i64>,
+    n: usize,
+    f: fn(i64, i64) -> (i64, bool),
+) -> Option<Value> {
+    let mut ovf = false;
+    let v = zip_map(x, y, n, |a, b| {
+        let (r, o) = f(a, b);
+        ovf |= o;
+        r
+    });
+    if ovf { None } else { Some(Value::ints(v)) }
 }
 
 fn ii(op: Op, x: Side<i64>, y: Side<i64>, n: usize) -> Option<Value> {
     let _ = (x.len(), y.len());
+    let b = |v: Vec<bool>| Value::ints(v.into_iter().map(|b| b as i64).collect());
     match op {
-        Op::Plus => collect_checked(n, |i| x.get(i).checked_add(y.get(i))),
-        Op::Minus => collect_checked(n, |i| x.get(i).checked_sub(y.get(i))),
-        Op::Star => collect_checked(n, |i| x.get(i).checked_mul(y.get(i))),
-        Op::Bar => Some(Value::ints(
-            (0..n).map(|i| x.get(i).max(y.get(i))).collect(),
-        )),
-        Op::Amp => Some(Value::ints(
-            (0..n).map(|i| x.get(i).min(y.get(i))).collect(),
-        )),
-        Op::Equal => Some(Value::ints(
-            (0..n).map(|i| (x.get(i) == y.get(i)) as i64).collect(),
-        )),
-        Op::Less => Some(Value::ints(
-            (0..n).map(|i| (x.get(i) < y.get(i)) as i64).collect(),
-        )),
-        Op::More => Some(Value::ints(
-            (0..n).map(|i| (x.get(i) > y.get(i)) as i64).collect(),
-        )),
+        Op::Plus => checked_ii(&x, &y, n, i64::overflowing_add),
+        Op::Minus => checked_ii(&x, &y, n, i64::overflowing_sub),
+        Op::Star => checked_ii(&x, &y, n, i64::overflowing_mul),
+        Op::Bar => Some(Value::ints(zip_map(&x, &y, n, |a, b| a.max(b)))),
+        Op::Amp => Some(Value::ints(zip_map(&x, &y, n, |a, b| a.min(b)))),
+        Op::Equal => Some(b(zip_map(&x, &y, n, |a, b| a == b))),
+        Op::Less => Some(b(zip_map(&x, &y, n, |a, b| a < b))),
+        Op::More => Some(b(zip_map(&x, &y, n, |a, b| a > b))),
         Op::Percent => {
             if (0..n).any(|i| y.get(i) == 0) {
                 return None;
             }
-            Some(Value::reals(
-                (0..n).map(|i| x.get(i) as f64 / y.get(i) as f64).collect(),
-            ))
+            Some(Value::reals(zip_map(&x, &y, n, |a, b| a as f64 / b as f64)))
         }
-        Op::Bang => collect_checked(n, |i| x.get(i).checked_rem(y.get(i))),
-        Op::CPercent => collect_checked(n, |i| x.get(i).checked_div(y.get(i))),
+        Op::Bang | Op::CPercent => {
+            if (0..n).any(|i| y.get(i) == 0 || (y.get(i) == -1 && x.get(i) == i64::MIN)) {
+                return None;
+            }
+            Some(Value::ints(if op == Op::Bang {
+                zip_map(&x, &y, n, |a, b| a % b)
+            } else {
+                zip_map(&x, &y, n, |a, b| a / b)
+            }))
+        }
         _ => None,
     }
 }
 
 fn ff(op: Op, x: Side<f64>, y: Side<f64>, n: usize, both_real: bool) -> Option<Value> {
-    let r = |f: fn(f64, f64) -> f64| {
-        Some(Value::reals(
-            (0..n).map(|i| f(x.get(i), y.get(i))).collect(),
-        ))
-    };
+    let r = |f: fn(f64, f64) -> f64| Some(Value::reals(zip_map(&x, &y, n, f)));
     match op {
         Op::Plus => r(|a, b| a + b),
         Op::Minus => r(|a, b| a - b),
@@ -437,5 +449,81 @@ pub fn format_atom(a: &Value) -> Value {
             Value::str(&crate::print::readable(a))
         }
         _ => Value::Undefined,
+    }
+}
+
+fn min_max(v: &[i64]) -> (i64, i64) {
+    v.iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)))
+}
+
+/// True when `a op b` cannot overflow for any `a` in `[amin, amax]`, `b` in `[bmin, bmax]`.
+fn no_overflow(op: Op, (amin, amax): (i64, i64), (bmin, bmax): (i64, i64)) -> bool {
+    let (amin, amax, bmin, bmax) = (amin as i128, amax as i128, bmin as i128, bmax as i128);
+    let corners = match op {
+        Op::Plus => [amin + bmin, amax + bmax, amin + bmax, amax + bmin],
+        Op::Minus => [amin - bmax, amax - bmin, amin - bmin, amax - bmax],
+        Op::Star => [amin * bmin, amin * bmax, amax * bmin, amax * bmax],
+        _ => return false,
+    };
+    corners
+        .iter()
+        .all(|&c| c >= i64::MIN as i128 && c <= i64::MAX as i128)
+}
+
+/// Atomic dyad on owned operands: updates an unshared typed vector in place when possible
+/// (no allocation for temporaries such as `(w+1)*2`), else falls back to [`atomic2`].
+pub fn atomic2_owned(op: Op, a: Value, b: Value) -> KResult<Value> {
+    use Value::*;
+    let arith = matches!(op, Op::Plus | Op::Minus | Op::Star);
+    match (a, b) {
+        (Ints(mut x), Int(s)) if arith && no_overflow(op, min_max(&x), (s, s)) => {
+            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
+                match op {
+                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
+                    Op::Minus => v.iter_mut().for_each(|e| *e -= s),
+                    _ => v.iter_mut().for_each(|e| *e *= s),
+                }
+                return Ok(Ints(x));
+            }
+            atomic2(op, &Ints(x), &Int(s))
+        }
+        (Int(s), Ints(mut y)) if arith && no_overflow(op, (s, s), min_max(&y)) => {
+            if let Some(v) = std::rc::Rc::get_mut(&mut y) {
+                match op {
+                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
+                    Op::Minus => v.iter_mut().for_each(|e| *e = s - *e),
+                    _ => v.iter_mut().for_each(|e| *e *= s),
+                }
+                return Ok(Ints(y));
+            }
+            atomic2(op, &Int(s), &Ints(y))
+        }
+        (Ints(mut x), Ints(y))
+            if arith && x.len() == y.len() && no_overflow(op, min_max(&x), min_max(&y)) =>
+        {
+            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
+                let it = v.iter_mut().zip(y.iter());
+                match op {
+                    Op::Plus => it.for_each(|(e, &f)| *e += f),
+                    Op::Minus => it.for_each(|(e, &f)| *e -= f),
+                    _ => it.for_each(|(e, &f)| *e *= f),
+                }
+                return Ok(Ints(x));
+            }
+            atomic2(op, &Ints(x), &Ints(y))
+        }
+        (Reals(mut x), Real(s)) if arith => {
+            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
+                match op {
+                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
+                    Op::Minus => v.iter_mut().for_each(|e| *e -= s),
+                    _ => v.iter_mut().for_each(|e| *e *= s),
+                }
+                return Ok(Reals(x));
+            }
+            atomic2(op, &Reals(x), &Real(s))
+        }
+        (a, b) => atomic2(op, &a, &b),
     }
 }

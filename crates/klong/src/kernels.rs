@@ -8,11 +8,21 @@ pub fn reduce(op: Op, x: &Value) -> Option<Value> {
     match x {
         Value::Ints(v) if !v.is_empty() => match op {
             Op::Plus => {
-                let mut acc: i64 = 0;
-                for &e in v.iter() {
-                    acc = acc.checked_add(e)?;
+                // If n * max|e| fits in i64 no partial sum can overflow, so a wrapping
+                // (vectorizable) sum is exact; otherwise sum in i128 and promote if needed.
+                let (mn, mx) = v
+                    .iter()
+                    .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)));
+                let bound = (mn.unsigned_abs().max(mx.unsigned_abs()) as u128) * v.len() as u128;
+                if bound <= i64::MAX as u128 {
+                    Some(Value::Int(v.iter().fold(0i64, |a, &e| a.wrapping_add(e))))
+                } else {
+                    let s: i128 = v.iter().map(|&e| e as i128).sum();
+                    Some(match i64::try_from(s) {
+                        Ok(i) => Value::Int(i),
+                        Err(_) => Value::big(num_bigint::BigInt::from(s)),
+                    })
                 }
-                Some(Value::Int(acc))
             }
             Op::Star => {
                 let mut acc: i64 = 1;

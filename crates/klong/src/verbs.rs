@@ -1,6 +1,6 @@
 //! Dispatch of monadic and dyadic operators; structural verbs live in `structural`.
 
-use crate::arith::{atomic1, atomic2};
+use crate::arith::atomic1;
 use crate::ast::Op;
 use crate::error::{ErrorKind, KResult, err};
 use crate::interp::Interp;
@@ -57,7 +57,7 @@ pub fn dyad(it: &mut Interp, op: Op, a: Value, b: Value) -> KResult<Value> {
         | Op::Less
         | Op::More
         | Op::Caret
-        | Op::CPercent => atomic2(op, &a, &b),
+        | Op::CPercent => crate::arith::atomic2_owned(op, a, b),
         Op::Hash => s::take(it, &a, &b),
         Op::Dollar => crate::format::format2(&a, &b),
         Op::Comma => s::join(a, b),
