@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn bars_are_consistent_and_consecutive() {
         let mut m = FakeMarket::new("AM", syms(), 1, 90_000);
-        let mut prev_close = vec![0.0; 3];
+        let mut prev_close = [0.0; 3];
         for t in 0..200 {
             let bars = m.tick();
             assert_eq!(bars.len(), 3);
