@@ -180,17 +180,13 @@ pub fn grade(a: &Value, down: bool) -> KResult<Value> {
     }
     let mut idx: Vec<usize> = (0..n).collect();
     match a {
-        Value::Ints(v) => {
-            // Sorting (value, index) pairs in contiguous memory is much faster than an
-            // indirect sort; the index tie-break keeps the result stable.
-            let mut pairs: Vec<(i64, usize)> = v.iter().copied().zip(0..).collect();
-            pairs.sort_unstable();
-            idx = pairs.into_iter().map(|(_, i)| i).collect();
+        Value::Ints(v) if n < u32::MAX as usize => {
+            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::int_key(x)).collect();
+            idx = crate::kernels::radix_grade(&keys);
         }
-        Value::Reals(v) => {
-            let mut pairs: Vec<(f64, usize)> = v.iter().copied().zip(0..).collect();
-            pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            idx = pairs.into_iter().map(|(_, i)| i).collect();
+        Value::Reals(v) if n < u32::MAX as usize => {
+            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::real_key(x)).collect();
+            idx = crate::kernels::radix_grade(&keys);
         }
         Value::Str(v) => idx.sort_by_key(|&i| v[i]),
         _ => {
