@@ -109,7 +109,7 @@ pub fn radix_grade(keys: &[u64]) -> Vec<usize> {
         for &k in keys {
             count[((k >> shift) & 0xff) as usize] += 1;
         }
-        if count.iter().any(|&c| c == n) {
+        if count.contains(&n) {
             continue;
         }
         let mut pos = [0usize; 256];
