@@ -39,7 +39,7 @@ const WORKLOADS: &[(&str, &str, &str)] = &[
     ),
     (
         "onmsg handler on a 100-bar batch",
-        "onmsg::{[a d];d:::{};d,[\"ev\" \"AVG\"];a::{x?\"c\"}'x;d,\"a\",+/a%#a};bars::{[b];b:::{};b,[\"c\" x*1.5];b,[\"v\" x];b}'!100",
+        "onmsg::{[a d];d:::{};d,[\"ev\" \"AVG\"];a::{x?\"c\"}'x;d,\"a\",+/a%#a};bars::{[b];b:::{};b,\"c\",x*1.5;b,\"v\",x;b}'!100",
         "onmsg(bars)",
     ),
     (

@@ -1,7 +1,7 @@
 //! The evaluator: expressions, function calls, limits and interruption.
 
 use crate::ast::{Adverb, Expr, Op, Verb};
-use crate::error::{ErrorKind, KResult, KlongError, err};
+use crate::error::{ErrorKind, KResult, err};
 use crate::func::Func;
 use crate::io::Channels;
 use crate::lexer::Lexer;
@@ -244,11 +244,17 @@ impl Interp {
     #[inline(never)]
     fn eval_call(&mut self, f: &Expr, args: &[Expr]) -> KResult<Value> {
         let fv = self.eval(f)?;
-        let mut vals = Vec::with_capacity(args.len());
+        let base = self.args.len();
         for a in args {
-            vals.push(self.eval(a)?);
+            match self.eval(a) {
+                Ok(v) => self.args.push(v),
+                Err(e) => {
+                    self.args.truncate(base);
+                    return Err(e);
+                }
+            }
         }
-        self.call(&fv, vals)
+        self.invoke(&fv, args.len())
     }
 
     #[inline(never)]
@@ -349,7 +355,10 @@ impl Interp {
     pub fn call1(&mut self, c: &Callable, x: Value) -> KResult<Value> {
         match c {
             Callable::Op(op) => crate::verbs::monad(self, *op, x),
-            Callable::Fn(f) => self.call(f, vec![x]),
+            Callable::Fn(f) => {
+                self.args.push(x);
+                self.invoke(f, 1)
+            }
             Callable::Derived(inner, adv) => crate::adverbs::monadic(self, *adv, inner, x),
         }
     }
@@ -358,34 +367,81 @@ impl Interp {
     pub fn call2(&mut self, c: &Callable, x: Value, y: Value) -> KResult<Value> {
         match c {
             Callable::Op(op) => crate::verbs::dyad(self, *op, x, y),
-            Callable::Fn(f) => self.call(f, vec![x, y]),
+            Callable::Fn(f) => {
+                self.args.push(x);
+                self.args.push(y);
+                self.invoke(f, 2)
+            }
             Callable::Derived(..) => err(ErrorKind::Arity, "monad expected in chained adverb"),
         }
     }
 
     /// Call a function value with arguments.
     pub fn call(&mut self, f: &Value, args: Vec<Value>) -> KResult<Value> {
+        let n = args.len();
+        self.args.extend(args);
+        self.invoke(f, n)
+    }
+
+    /// Call `f` with the top `n` values of the argument stack as its arguments; they are
+    /// removed from the stack whatever the outcome. No allocation on the lambda path.
+    fn invoke(&mut self, f: &Value, n: usize) -> KResult<Value> {
+        let base = self.args.len().saturating_sub(n);
+        let r = self.invoke_inner(f, n, base);
+        self.args.truncate(base);
+        r
+    }
+
+    fn invoke_inner(&mut self, f: &Value, n: usize, base: usize) -> KResult<Value> {
         if self.frames.is_empty() && self.run_depth == 0 {
             self.stack_base = crate::parser::stack_addr();
         }
         let func = match f {
-            Value::Func(func) => func.clone(),
+            Value::Func(func) => func,
             _ => return err(ErrorKind::Type, "call: type error"),
         };
         match func.as_ref() {
-            Func::Lambda(l) => self.call_lambda(f, l, args),
-            Func::Proj(inner, pargs) => self.call_proj(f, inner, pargs, args),
+            Func::Lambda(l) => {
+                if n != l.arity {
+                    return self.arity_err(f);
+                }
+                self.call_lambda(f, l, base)
+            }
+            Func::Proj(inner, pargs) => {
+                let holes = pargs.iter().filter(|a| a.is_none()).count();
+                if n != holes {
+                    return self.arity_err(f);
+                }
+                let supplied: Vec<Value> = self.args.drain(base..).collect();
+                let mut it = supplied.into_iter();
+                for a in pargs.iter() {
+                    let v = match a {
+                        Some(v) => v.clone(),
+                        None => it.next().unwrap_or_else(Value::nil),
+                    };
+                    self.args.push(v);
+                }
+                let inner = inner.clone();
+                self.invoke(&inner, pargs.len())
+            }
             Func::Native { arity, f: nf, .. } => {
-                if args.len() != *arity {
-                    return err(
-                        ErrorKind::Arity,
-                        format!("wrong arity: {}", crate::print::readable(f)),
-                    );
+                if n != *arity {
+                    return self.arity_err(f);
                 }
                 self.tick()?;
+                let args: Vec<Value> = self.args[base..].to_vec();
+                let nf = nf.clone();
                 nf(self, &args)
             }
         }
+    }
+
+    #[inline(never)]
+    fn arity_err(&self, f: &Value) -> KResult<Value> {
+        err(
+            ErrorKind::Arity,
+            format!("wrong arity: {}", crate::print::readable(f)),
+        )
     }
 
     #[inline(never)]
@@ -393,71 +449,37 @@ impl Interp {
         &mut self,
         f: &Value,
         l: &Rc<crate::func::Lambda>,
-        args: Vec<Value>,
+        base: usize,
     ) -> KResult<Value> {
+        self.tick()?;
+        if self.frames.len() >= self.max_depth
+            || crate::parser::stack_addr().abs_diff(self.stack_base) > self.stack_limit
         {
-            {
-                if args.len() != l.arity {
-                    return err(
-                        ErrorKind::Arity,
-                        format!("wrong arity: {}", crate::print::readable(f)),
-                    );
-                }
-                self.tick()?;
-                if self.frames.len() >= self.max_depth
-                    || crate::parser::stack_addr().abs_diff(self.stack_base) > self.stack_limit
-                {
-                    return err(
-                        ErrorKind::Limit,
-                        format!(
-                            "recursion too deep (call depth {} at the depth or stack limit); use an iterative form",
-                            self.frames.len()
-                        ),
-                    );
-                }
-                let base = self.args.len();
-                self.args.extend(args);
-                self.frames.push(Frame {
-                    base,
-                    func: f.clone(),
-                });
-                let saved: Vec<Option<Value>> =
-                    l.locals.iter().map(|&s| self.g.vals[s].take()).collect();
-                let r = self.eval(&l.body);
-                for (&s, v) in l.locals.iter().zip(saved) {
-                    self.g.vals[s] = v;
-                }
-                self.frames.pop();
-                self.args.truncate(base);
-                r
-            }
-        }
-    }
-
-    #[inline(never)]
-    fn call_proj(
-        &mut self,
-        f: &Value,
-        inner: &Value,
-        pargs: &[Option<Value>],
-        args: Vec<Value>,
-    ) -> KResult<Value> {
-        let holes = pargs.iter().filter(|a| a.is_none()).count();
-        if args.len() != holes {
             return err(
-                ErrorKind::Arity,
-                format!("wrong arity: {}", crate::print::readable(f)),
+                ErrorKind::Limit,
+                format!(
+                    "recursion too deep (call depth {} at the depth or stack limit); use an iterative form",
+                    self.frames.len()
+                ),
             );
         }
-        let mut it = args.into_iter();
-        let full: Vec<Value> = pargs
-            .iter()
-            .map(|a| match a {
-                Some(v) => v.clone(),
-                None => it.next().unwrap_or_else(Value::nil),
-            })
-            .collect();
-        self.call(inner, full)
+        self.frames.push(Frame {
+            base,
+            func: f.clone(),
+        });
+        let r = if l.locals.is_empty() {
+            self.eval(&l.body)
+        } else {
+            let saved: Vec<Option<Value>> =
+                l.locals.iter().map(|&s| self.g.vals[s].take()).collect();
+            let r = self.eval(&l.body);
+            for (&s, v) in l.locals.iter().zip(saved) {
+                self.g.vals[s] = v;
+            }
+            r
+        };
+        self.frames.pop();
+        r
     }
 
     /// Apply `f@a`: a list supplies the arguments, an atom is the single argument.
@@ -481,11 +503,6 @@ impl Interp {
             );
         }
         self.call(f, args)
-    }
-
-    /// Wrap an error with its context (kept as-is; hook for future tracing).
-    pub fn wrap(e: KlongError) -> KlongError {
-        e
     }
 }
 

@@ -8,21 +8,13 @@ pub fn reduce(op: Op, x: &Value) -> Option<Value> {
     match x {
         Value::Ints(v) if !v.is_empty() => match op {
             Op::Plus => {
-                // If n * max|e| fits in i64 no partial sum can overflow, so a wrapping
-                // (vectorizable) sum is exact; otherwise sum in i128 and promote if needed.
-                let (mn, mx) = v
-                    .iter()
-                    .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)));
-                let bound = (mn.unsigned_abs().max(mx.unsigned_abs()) as u128) * v.len() as u128;
-                if bound <= i64::MAX as u128 {
-                    Some(Value::Int(v.iter().fold(0i64, |a, &e| a.wrapping_add(e))))
-                } else {
-                    let s: i128 = v.iter().map(|&e| e as i128).sum();
-                    Some(match i64::try_from(s) {
-                        Ok(i) => Value::Int(i),
-                        Err(_) => Value::big(num_bigint::BigInt::from(s)),
-                    })
-                }
+                // One pass in i128 (cannot overflow for any realistic length); promote to a
+                // bigint only when the total does not fit in i64.
+                let s: i128 = v.iter().map(|&e| e as i128).sum();
+                Some(match i64::try_from(s) {
+                    Ok(i) => Value::Int(i),
+                    Err(_) => Value::big(num_bigint::BigInt::from(s)),
+                })
             }
             Op::Star => {
                 let mut acc: i64 = 1;
@@ -103,4 +95,47 @@ pub fn scan(op: Op, x: &Value) -> Option<Value> {
         }
         _ => None,
     }
+}
+
+/// Stable ascending permutation of `keys` by LSD radix sort (8-bit digits, passes whose digit
+/// is constant are skipped).
+pub fn radix_grade(keys: &[u64]) -> Vec<usize> {
+    let n = keys.len();
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    let mut tmp: Vec<u32> = vec![0; n];
+    for pass in 0..8 {
+        let shift = pass * 8;
+        let mut count = [0usize; 256];
+        for &k in keys {
+            count[((k >> shift) & 0xff) as usize] += 1;
+        }
+        if count.contains(&n) {
+            continue;
+        }
+        let mut pos = [0usize; 256];
+        let mut acc = 0;
+        for d in 0..256 {
+            pos[d] = acc;
+            acc += count[d];
+        }
+        for &i in &idx {
+            let d = ((keys[i as usize] >> shift) & 0xff) as usize;
+            tmp[pos[d]] = i;
+            pos[d] += 1;
+        }
+        std::mem::swap(&mut idx, &mut tmp);
+    }
+    idx.into_iter().map(|i| i as usize).collect()
+}
+
+/// Order-preserving map of an `i64` to `u64`.
+pub fn int_key(x: i64) -> u64 {
+    (x as u64) ^ (1 << 63)
+}
+
+/// Order-preserving map of an `f64` to `u64` (total order; -0.0 and 0.0 compare equal).
+pub fn real_key(x: f64) -> u64 {
+    let x = if x == 0.0 { 0.0 } else { x };
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }

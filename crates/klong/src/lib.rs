@@ -16,6 +16,8 @@
 
 mod adverbs;
 mod arith;
+#[cfg(feature = "arrow")]
+pub mod arrow_conv;
 mod ast;
 mod dict;
 mod error;

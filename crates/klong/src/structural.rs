@@ -180,8 +180,14 @@ pub fn grade(a: &Value, down: bool) -> KResult<Value> {
     }
     let mut idx: Vec<usize> = (0..n).collect();
     match a {
-        Value::Ints(v) => idx.sort_by_key(|&i| v[i]),
-        Value::Reals(v) => idx.sort_by(|&i, &j| v[i].partial_cmp(&v[j]).unwrap_or(Ordering::Equal)),
+        Value::Ints(v) if n < u32::MAX as usize => {
+            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::int_key(x)).collect();
+            idx = crate::kernels::radix_grade(&keys);
+        }
+        Value::Reals(v) if n < u32::MAX as usize => {
+            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::real_key(x)).collect();
+            idx = crate::kernels::radix_grade(&keys);
+        }
         Value::Str(v) => idx.sort_by_key(|&i| v[i]),
         _ => {
             let items = a.items();
@@ -211,6 +217,19 @@ pub fn group(a: &Value) -> KResult<Value> {
     }
     let mut groups: Vec<Vec<i64>> = Vec::new();
     match a {
+        Value::Ints(v) if small_range(v) => {
+            // Dense keys: a direct table instead of hashing.
+            let min = v.iter().copied().min().unwrap_or(0);
+            let mut slot = vec![u32::MAX; small_span(v)];
+            for (i, &x) in v.iter().enumerate() {
+                let k = (x - min) as usize;
+                if slot[k] == u32::MAX {
+                    slot[k] = groups.len() as u32;
+                    groups.push(Vec::new());
+                }
+                groups[slot[k] as usize].push(i as i64);
+            }
+        }
         Value::Ints(v) => {
             let mut map: HashMap<i64, usize> = HashMap::new();
             for (i, &x) in v.iter().enumerate() {
@@ -233,6 +252,17 @@ pub fn group(a: &Value) -> KResult<Value> {
         }
     }
     Ok(Value::list(groups.into_iter().map(Value::ints).collect()))
+}
+
+fn small_span(v: &[i64]) -> usize {
+    let (mn, mx) = v
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)));
+    (mx as i128 - mn as i128 + 1).clamp(0, usize::MAX as i128) as usize
+}
+
+fn small_range(v: &[i64]) -> bool {
+    small_span(v) <= v.len().max(1 << 16) * 2
 }
 
 /// `?x`.
