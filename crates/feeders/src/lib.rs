@@ -12,6 +12,7 @@ pub mod bar;
 pub mod batch;
 pub mod cli;
 pub mod fake;
+pub mod handler;
 pub mod hub;
 pub mod pattern;
 pub mod protocol;
