@@ -14,6 +14,7 @@ pub mod cli;
 pub mod fake;
 pub mod handler;
 pub mod hub;
+pub mod ingest;
 pub mod pattern;
 pub mod protocol;
 pub mod server;
