@@ -19,3 +19,4 @@ pub mod pattern;
 pub mod protocol;
 pub mod server;
 pub mod upstream;
+pub mod writer;
