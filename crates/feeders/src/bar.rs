@@ -34,6 +34,10 @@ pub struct Bar {
     /// Number of trades in the bar.
     #[serde(default)]
     pub n: i64,
+    /// Publish time in epoch microseconds, only when the source runs with `--stamp` (for
+    /// latency measurements); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<i64>,
 }
 
 /// Serialize bars as one message: a JSON array with one object per bar.
@@ -60,6 +64,7 @@ mod tests {
             l: 9.5,
             vw: 10.25,
             n: 7,
+            t: None,
         }
     }
 
@@ -86,6 +91,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.n, 0);
+        assert_eq!(b.t, None);
+        assert!(!to_message(std::slice::from_ref(&b)).contains("\"t\""));
         assert_eq!(b.c, 1.0);
     }
 }

@@ -111,6 +111,7 @@ impl FakeMarket {
                 l,
                 vw,
                 n,
+                t: None,
             });
         }
         out

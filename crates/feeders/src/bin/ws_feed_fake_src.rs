@@ -45,6 +45,9 @@ struct Args {
     /// Start time of the first bar in epoch ms (default: now).
     #[arg(long)]
     start_ms: Option<i64>,
+    /// Add "t": publish time in epoch microseconds to every bar (for latency measurements).
+    #[arg(long)]
+    stamp: bool,
     /// Wait until this many clients have subscribed before the first tick.
     #[arg(long, default_value_t = 0)]
     wait_subscribers: usize,
@@ -52,6 +55,13 @@ struct Args {
     serve: ServeArgs,
     #[command(flatten)]
     log: LogArgs,
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -92,7 +102,13 @@ async fn main() -> Result<()> {
             if !delay.is_zero() {
                 ticker.tick().await;
             }
-            let bars = market.tick();
+            let mut bars = market.tick();
+            if args.stamp {
+                let t = now_micros();
+                for b in &mut bars {
+                    b.t = Some(t);
+                }
+            }
             let batch = Batch::parse(&bar::to_message(&bars))?;
             hub.publish(&batch).await;
             sent += 1;
