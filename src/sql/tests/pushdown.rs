@@ -1,0 +1,154 @@
+//! Index ranges, projections, limits and key filters reach the source.
+
+use super::*;
+
+const N: usize = 2000;
+
+fn at(i: i64) -> i64 {
+    T0 + i * MINUTE
+}
+
+#[tokio::test]
+async fn index_range_predicates_limit_scanned_rows() {
+    let (source, engine) = setup(&["historical/minute/AAPL"], N);
+    for (pred, want) in [
+        (format!("t >= {} AND t < {}", at(100), at(150)), 50),
+        (format!("t > {} AND t <= {}", at(100), at(150)), 50),
+        (format!("t BETWEEN {} AND {}", at(10), at(19)), 10),
+        (format!("t = {}", at(42)), 1),
+        (format!("{} <= t AND t < {}", at(1990), at(5000)), 10),
+        (format!("t < {}", at(0)), 0),
+    ] {
+        source.reset_counters();
+        let b = run(
+            &engine,
+            &format!("SELECT count(*) AS n FROM historical.minute.AAPL WHERE {pred}"),
+        )
+        .await;
+        assert_eq!(count(&b), want, "{pred}");
+        assert_eq!(
+            source.rows_scanned(),
+            want as u64,
+            "scanned rows for {pred}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ts_predicates_push_down_too() {
+    let (source, engine) = setup(&["historical/minute/AAPL"], N);
+    let b = run(
+        &engine,
+        "SELECT min(t) AS lo, max(t) AS hi, count(*) AS n FROM historical.minute.AAPL \
+         WHERE ts >= TIMESTAMP '2024-01-02 01:00:00' AND ts < '2024-01-02T02:00:00'",
+    )
+    .await;
+    assert_eq!(count(&b), 60);
+    assert_eq!(i64s(&b, "lo")[0], at(60));
+    assert_eq!(i64s(&b, "hi")[0], at(119));
+    assert_eq!(source.rows_scanned(), 60);
+}
+
+#[tokio::test]
+async fn non_index_predicates_still_filter_correctly() {
+    let (source, engine) = setup(&["historical/minute/AAPL"], N);
+    let bars = gen_bars(T0, N, 0);
+    let want = bars.iter().filter(|b| b.t >= at(500) && b.c > b.o).count() as i64;
+    let b = run(
+        &engine,
+        &format!(
+            "SELECT count(*) AS n FROM historical.minute.AAPL WHERE c > o AND t >= {}",
+            at(500)
+        ),
+    )
+    .await;
+    assert_eq!(count(&b), want);
+    assert_eq!(source.rows_scanned(), (N - 500) as u64);
+}
+
+#[tokio::test]
+async fn projection_reaches_the_source() {
+    let (source, engine) = setup(&["historical/minute/AAPL"], 10);
+    run(&engine, "SELECT c FROM historical.minute.AAPL").await;
+    assert_eq!(source.last_projection(), Some(vec!["c".to_string()]));
+    run(
+        &engine,
+        "SELECT date_trunc('hour', ts) AS h, v FROM historical.minute.AAPL",
+    )
+    .await;
+    let mut p = source.last_projection().unwrap();
+    p.sort();
+    assert_eq!(p, ["t", "v"]);
+    run(&engine, "SELECT count(*) AS n FROM historical.minute.AAPL").await;
+    assert_eq!(source.last_projection(), Some(vec!["t".to_string()]));
+}
+
+#[tokio::test]
+async fn limit_reaches_the_source() {
+    let (source, engine) = setup(&["historical/minute/AAPL"], N);
+    let b = run(&engine, "SELECT t FROM historical.minute.AAPL LIMIT 5").await;
+    assert_eq!(b.num_rows(), 5);
+    assert!(
+        source.rows_scanned() <= 5,
+        "scanned {}",
+        source.rows_scanned()
+    );
+    source.reset_counters();
+    let b = run(
+        &engine,
+        &format!(
+            "SELECT t FROM historical.minute.AAPL WHERE t >= {} LIMIT 3",
+            at(700)
+        ),
+    )
+    .await;
+    assert_eq!(i64s(&b, "t"), [at(700), at(701), at(702)]);
+    assert!(
+        source.rows_scanned() <= 3,
+        "scanned {}",
+        source.rows_scanned()
+    );
+}
+
+#[tokio::test]
+async fn key_predicates_skip_other_frames() {
+    let keys = [
+        "historical/minute/AAPL",
+        "historical/minute/MSFT",
+        "historical/minute/IBM",
+    ];
+    let (source, engine) = setup(&keys, 300);
+    let b = run(
+        &engine,
+        &format!(
+            "SELECT count(*) AS n FROM frames('historical/minute') \
+             WHERE key = 'historical/minute/MSFT' AND t >= {}",
+            at(200)
+        ),
+    )
+    .await;
+    assert_eq!(count(&b), 100);
+    assert_eq!(source.scans(), 1);
+    assert_eq!(source.rows_scanned(), 100);
+    source.reset_counters();
+    let b = run(
+        &engine,
+        "SELECT count(*) AS n FROM frames('historical/minute') \
+         WHERE key IN ('historical/minute/AAPL', 'historical/minute/IBM', 'nope')",
+    )
+    .await;
+    assert_eq!(count(&b), 600);
+    assert_eq!(source.scans(), 2);
+}
+
+#[tokio::test]
+async fn explain_shows_the_scan() {
+    let (_, engine) = setup(&["historical/minute/AAPL"], 10);
+    let b = run(
+        &engine,
+        "EXPLAIN SELECT c FROM historical.minute.AAPL WHERE t > 5",
+    )
+    .await;
+    let text = strs(&b, "plan").join("\n");
+    assert!(text.contains("StreamingTableExec"), "{text}");
+}
