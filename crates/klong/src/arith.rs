@@ -1,0 +1,529 @@
+//! Atomic (pervasive) verbs: scalar rules, extension over lists, and typed-vector kernels.
+
+use crate::ast::Op;
+use crate::error::{ErrorKind, KResult, err, type_err};
+use crate::value::Value;
+use num_bigint::BigInt;
+use num_traits::{ToPrimitive, Zero};
+use std::cmp::Ordering;
+
+/// Name of an atomic dyad for messages.
+pub fn dyad_name(op: Op) -> &'static str {
+    match op {
+        Op::Plus => "plus",
+        Op::Minus => "minus",
+        Op::Star => "times",
+        Op::Percent => "divide",
+        Op::Caret => "power",
+        Op::Bang => "rem",
+        Op::CPercent => "integer-divide",
+        Op::Bar => "max",
+        Op::Amp => "min",
+        Op::Equal => "equal",
+        Op::Less => "less",
+        Op::More => "more",
+        _ => "op",
+    }
+}
+
+fn is_nil(v: &Value) -> bool {
+    matches!(v, Value::List(x) if x.is_empty())
+}
+
+/// Apply an atomic dyad with Klong's extension rules.
+pub fn atomic2(op: Op, a: &Value, b: &Value) -> KResult<Value> {
+    if let Some(v) = fast2(op, a, b) {
+        return Ok(v);
+    }
+    let (la, lb) = (a.is_list() && !a.is_atom(), b.is_list() && !b.is_atom());
+    // `[]` acts as an empty vector in arithmetic (documented deviation from nmh).
+    if (is_nil(a) && (is_nil(b) || !b.is_list())) || (is_nil(b) && !a.is_list()) {
+        return Ok(Value::nil());
+    }
+    match (la || is_nil(a) && lb, lb || is_nil(b) && la) {
+        (false, false) => scalar2(op, a, b),
+        (true, true) => {
+            let n = a.len().unwrap_or(0);
+            if n != b.len().unwrap_or(0) {
+                return err(
+                    ErrorKind::Shape,
+                    format!(
+                        "{}: shape error: [{} {}]",
+                        dyad_name(op),
+                        crate::print::readable(a),
+                        crate::print::readable(b)
+                    ),
+                );
+            }
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                out.push(atomic2(op, &a.at(i), &b.at(i))?);
+            }
+            Ok(Value::list(out))
+        }
+        (true, false) => {
+            let n = a.len().unwrap_or(0);
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                out.push(atomic2(op, &a.at(i), b)?);
+            }
+            Ok(Value::list(out))
+        }
+        (false, true) => {
+            let n = b.len().unwrap_or(0);
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                out.push(atomic2(op, a, &b.at(i))?);
+            }
+            Ok(Value::list(out))
+        }
+    }
+}
+
+enum Side<'a, T> {
+    V(&'a [T]),
+    S(T),
+}
+
+impl<T: Copy> Side<'_, T> {
+    fn get(&self, i: usize) -> T {
+        match self {
+            Side::V(v) => v[i],
+            Side::S(s) => *s,
+        }
+    }
+    fn len(&self) -> Option<usize> {
+        match self {
+            Side::V(v) => Some(v.len()),
+            Side::S(_) => None,
+        }
+    }
+}
+
+fn fast2(op: Op, a: &Value, b: &Value) -> Option<Value> {
+    use Value::*;
+    match (a, b) {
+        (Ints(x), Ints(y)) if x.len() == y.len() => ii(op, Side::V(x), Side::V(y), x.len()),
+        (Ints(x), Int(y)) => ii(op, Side::V(x), Side::S(*y), x.len()),
+        (Int(x), Ints(y)) => ii(op, Side::S(*x), Side::V(y), y.len()),
+        (Reals(x), Reals(y)) if x.len() == y.len() => ff(op, Side::V(x), Side::V(y), x.len(), true),
+        (Reals(x), Real(y)) => ff(op, Side::V(x), Side::S(*y), x.len(), true),
+        (Real(x), Reals(y)) => ff(op, Side::S(*x), Side::V(y), y.len(), true),
+        (Reals(x), Int(y)) => ff(op, Side::V(x), Side::S(*y as f64), x.len(), false),
+        (Int(x), Reals(y)) => ff(op, Side::S(*x as f64), Side::V(y), y.len(), false),
+        (Ints(x), Real(y)) => {
+            let xf: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            ff(op, Side::V(&xf), Side::S(*y), x.len(), false)
+        }
+        (Real(x), Ints(y)) => {
+            let yf: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+            ff(op, Side::S(*x), Side::V(&yf), y.len(), false)
+        }
+        (Ints(x), Reals(y)) if x.len() == y.len() => {
+            let xf: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            ff(op, Side::V(&xf), Side::V(y), y.len(), false)
+        }
+        (Reals(x), Ints(y)) if x.len() == y.len() => {
+            let yf: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+            ff(op, Side::V(x), Side::V(&yf), x.len(), false)
+        }
+        _ => None,
+    }
+}
+
+/// Element-wise map over two sides with the broadcast case hoisted out of the loop, so the
+/// compiler can vectorize each specialised loop.
+fn zip_map<T: Copy, U>(x: &Side<T>, y: &Side<T>, n: usize, mut f: impl FnMut(T, T) -> U) -> Vec<U> {
+    match (x, y) {
+        (Side::V(a), Side::V(b)) => a.iter().zip(b.iter()).map(|(&p, &q)| f(p, q)).collect(),
+        (Side::V(a), Side::S(q)) => a.iter().map(|&p| f(p, *q)).collect(),
+        (Side::S(p), Side::V(b)) => b.iter().map(|&q| f(*p, q)).collect(),
+        (Side::S(p), Side::S(q)) => (0..n).map(|_| f(*p, *q)).collect(),
+    }
+}
+
+/// Checked element-wise integer op: `None` on overflow (the caller then promotes to bigints).
+fn checked_ii(
+    x: &Side<i64>,
+    y: &Side<i64>,
+    n: usize,
+    f: fn(i64, i64) -> (i64, bool),
+) -> Option<Value> {
+    let mut ovf = false;
+    let v = zip_map(x, y, n, |a, b| {
+        let (r, o) = f(a, b);
+        ovf |= o;
+        r
+    });
+    if ovf { None } else { Some(Value::ints(v)) }
+}
+
+fn ii(op: Op, x: Side<i64>, y: Side<i64>, n: usize) -> Option<Value> {
+    let _ = (x.len(), y.len());
+    let b = |v: Vec<bool>| Value::ints(v.into_iter().map(|b| b as i64).collect());
+    match op {
+        Op::Plus => checked_ii(&x, &y, n, i64::overflowing_add),
+        Op::Minus => checked_ii(&x, &y, n, i64::overflowing_sub),
+        Op::Star => checked_ii(&x, &y, n, i64::overflowing_mul),
+        Op::Bar => Some(Value::ints(zip_map(&x, &y, n, |a, b| a.max(b)))),
+        Op::Amp => Some(Value::ints(zip_map(&x, &y, n, |a, b| a.min(b)))),
+        Op::Equal => Some(b(zip_map(&x, &y, n, |a, b| a == b))),
+        Op::Less => Some(b(zip_map(&x, &y, n, |a, b| a < b))),
+        Op::More => Some(b(zip_map(&x, &y, n, |a, b| a > b))),
+        Op::Percent => {
+            if (0..n).any(|i| y.get(i) == 0) {
+                return None;
+            }
+            Some(Value::reals(zip_map(&x, &y, n, |a, b| a as f64 / b as f64)))
+        }
+        Op::Bang | Op::CPercent => {
+            if (0..n).any(|i| y.get(i) == 0 || (y.get(i) == -1 && x.get(i) == i64::MIN)) {
+                return None;
+            }
+            Some(Value::ints(if op == Op::Bang {
+                zip_map(&x, &y, n, |a, b| a % b)
+            } else {
+                zip_map(&x, &y, n, |a, b| a / b)
+            }))
+        }
+        _ => None,
+    }
+}
+
+fn ff(op: Op, x: Side<f64>, y: Side<f64>, n: usize, both_real: bool) -> Option<Value> {
+    let r = |f: fn(f64, f64) -> f64| Some(Value::reals(zip_map(&x, &y, n, f)));
+    match op {
+        Op::Plus => r(|a, b| a + b),
+        Op::Minus => r(|a, b| a - b),
+        Op::Star => r(|a, b| a * b),
+        Op::Percent => {
+            if (0..n).any(|i| y.get(i) == 0.0) {
+                return None;
+            }
+            r(|a, b| a / b)
+        }
+        Op::Bar if both_real => r(|a, b| if b > a { b } else { a }),
+        Op::Amp if both_real => r(|a, b| if b < a { b } else { a }),
+        Op::Equal => Some(Value::ints(
+            (0..n).map(|i| (x.get(i) == y.get(i)) as i64).collect(),
+        )),
+        Op::Less => Some(Value::ints(
+            (0..n).map(|i| (x.get(i) < y.get(i)) as i64).collect(),
+        )),
+        Op::More => Some(Value::ints(
+            (0..n).map(|i| (x.get(i) > y.get(i)) as i64).collect(),
+        )),
+        _ => None,
+    }
+}
+
+fn to_big(v: &Value) -> Option<BigInt> {
+    match v {
+        Value::Int(i) => Some(BigInt::from(*i)),
+        Value::Big(b) => Some(b.as_ref().clone()),
+        _ => None,
+    }
+}
+
+fn real_result(r: f64) -> Value {
+    if r.is_nan() {
+        Value::Undefined
+    } else {
+        Value::Real(r)
+    }
+}
+
+/// Compare two numbers by value.
+pub fn num_cmp(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Real(_), _) | (_, Value::Real(_)) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+        _ => Some(to_big(a)?.cmp(&to_big(b)?)),
+    }
+}
+
+/// Scalar comparison used by `< > =` (numbers, chars, strings, symbols).
+pub fn scalar_cmp(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Char(x), Value::Char(y)) => Some(x.cmp(y)),
+        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+        (Value::Sym(x), Value::Sym(y)) => Some(x.cmp(y)),
+        _ if a.is_num() && b.is_num() => num_cmp(a, b),
+        _ => None,
+    }
+}
+
+/// Scalar dyad on two atoms.
+pub fn scalar2(op: Op, a: &Value, b: &Value) -> KResult<Value> {
+    use Value::*;
+    let name = dyad_name(op);
+    match op {
+        Op::Equal | Op::Less | Op::More => {
+            let o = match scalar_cmp(a, b) {
+                Some(o) => o,
+                None => return type_err(name, &[a, b]),
+            };
+            let r = match op {
+                Op::Equal => o == Ordering::Equal,
+                Op::Less => o == Ordering::Less,
+                _ => o == Ordering::Greater,
+            };
+            return Ok(Int(r as i64));
+        }
+        _ => {}
+    }
+    if !a.is_num() || !b.is_num() {
+        return type_err(name, &[a, b]);
+    }
+    match op {
+        Op::Plus | Op::Minus | Op::Star => {
+            if let (Int(x), Int(y)) = (a, b) {
+                let r = match op {
+                    Op::Plus => x.checked_add(*y),
+                    Op::Minus => x.checked_sub(*y),
+                    _ => x.checked_mul(*y),
+                };
+                if let Some(r) = r {
+                    return Ok(Int(r));
+                }
+            }
+            if let (Some(x), Some(y)) = (to_big(a), to_big(b)) {
+                return Ok(Value::big(match op {
+                    Op::Plus => x + y,
+                    Op::Minus => x - y,
+                    _ => x * y,
+                }));
+            }
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            Ok(real_result(match op {
+                Op::Plus => x + y,
+                Op::Minus => x - y,
+                _ => x * y,
+            }))
+        }
+        Op::Percent => {
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            if y == 0.0 {
+                return Ok(Undefined);
+            }
+            Ok(real_result(x / y))
+        }
+        Op::Bang | Op::CPercent => {
+            let (x, y) = match (to_big(a), to_big(b)) {
+                (Some(x), Some(y)) => (x, y),
+                _ => return type_err(name, &[a, b]),
+            };
+            if y.is_zero() {
+                return err(ErrorKind::DivByZero, "division by zero");
+            }
+            // BigInt division truncates toward zero, remainder follows the dividend.
+            Ok(Value::big(if op == Op::Bang { x % y } else { x / y }))
+        }
+        Op::Bar | Op::Amp => {
+            let o = num_cmp(a, b).unwrap_or(Ordering::Equal);
+            let pick_b = if op == Op::Bar {
+                o == Ordering::Less
+            } else {
+                o == Ordering::Greater
+            };
+            Ok(if pick_b { b.clone() } else { a.clone() })
+        }
+        Op::Caret => power(a, b),
+        _ => type_err(name, &[a, b]),
+    }
+}
+
+fn power(a: &Value, b: &Value) -> KResult<Value> {
+    if let (Some(x), Value::Int(e)) = (to_big(a), b) {
+        if *e >= 0 {
+            if let Value::Int(xi) = a
+                && let Ok(e32) = u32::try_from(*e)
+                && let Some(r) = xi.checked_pow(e32)
+            {
+                return Ok(Value::Int(r));
+            }
+            if (x.bits() as u128).saturating_mul(*e as u128) > (1u128 << 26) {
+                return err(ErrorKind::Limit, "power: result too large");
+            }
+            return Ok(Value::big(num_traits::pow::pow(x, *e as usize)));
+        }
+        let xf = x.to_f64().unwrap_or(f64::NAN);
+        if xf == 0.0 {
+            return Ok(Value::Undefined);
+        }
+        return Ok(real_result(xf.powf(*e as f64)));
+    }
+    let (x, y) = (
+        a.as_f64().unwrap_or(f64::NAN),
+        b.as_f64().unwrap_or(f64::NAN),
+    );
+    if x == 0.0 && y < 0.0 {
+        return Ok(Value::Undefined);
+    }
+    let r = x.powf(y);
+    Ok(real_result(r))
+}
+
+/// Apply an atomic monad recursively.
+pub fn atomic1(op: Op, a: &Value) -> KResult<Value> {
+    match (op, a) {
+        (Op::Minus, Value::Ints(v)) if v.iter().all(|&x| x != i64::MIN) => {
+            return Ok(Value::ints(v.iter().map(|x| -x).collect()));
+        }
+        (Op::Minus, Value::Reals(v)) => return Ok(Value::reals(v.iter().map(|x| -x).collect())),
+        (Op::Under, Value::Ints(_)) => return Ok(a.clone()),
+        (Op::Tilde, Value::Ints(v)) => {
+            return Ok(Value::ints(v.iter().map(|&x| (x == 0) as i64).collect()));
+        }
+        _ => {}
+    }
+    if a.is_list() && !a.is_atom() {
+        let n = a.len().unwrap_or(0);
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            out.push(atomic1(op, &a.at(i))?);
+        }
+        return Ok(Value::list(out));
+    }
+    scalar1(op, a)
+}
+
+fn scalar1(op: Op, a: &Value) -> KResult<Value> {
+    use Value::*;
+    match op {
+        Op::Minus => match a {
+            Int(i) => Ok(i
+                .checked_neg()
+                .map(Int)
+                .unwrap_or_else(|| Value::big(-BigInt::from(*i)))),
+            Big(b) => Ok(Value::big(-b.as_ref().clone())),
+            Real(r) => Ok(Real(if *r == 0.0 { 0.0 } else { -r })),
+            _ if is_nil(a) => Ok(Value::nil()),
+            _ => type_err("negate", &[a]),
+        },
+        Op::Percent => match a.as_f64() {
+            Some(0.0) => Ok(Undefined),
+            Some(x) => Ok(real_result(1.0 / x)),
+            None if is_nil(a) => Ok(Value::nil()),
+            None => type_err("reciprocal", &[a]),
+        },
+        Op::Under => match a {
+            Int(_) | Big(_) => Ok(a.clone()),
+            Real(r) => {
+                let f = r.floor();
+                if f.is_finite() && f.abs() < 9.2e18 {
+                    Ok(Int(f as i64))
+                } else {
+                    Ok(Real(f))
+                }
+            }
+            _ if is_nil(a) => Ok(Value::nil()),
+            _ => type_err("floor", &[a]),
+        },
+        Op::Tilde => Ok(Int(!a.truthy() as i64)),
+        Op::Dollar => Ok(format_atom(a)),
+        Op::CHash => match a {
+            Int(i) => match u32::try_from(*i).ok().and_then(char::from_u32) {
+                Some(c) => Ok(Char(c)),
+                None => err(ErrorKind::Range, format!("char: domain error: {i}")),
+            },
+            _ if is_nil(a) => Ok(Value::nil()),
+            _ => type_err("char", &[a]),
+        },
+        _ => type_err("monad", &[a]),
+    }
+}
+
+/// `$x` for an atom.
+pub fn format_atom(a: &Value) -> Value {
+    match a {
+        Value::Str(_) => a.clone(),
+        Value::Char(c) => Value::str(&c.to_string()),
+        Value::Int(_) | Value::Big(_) | Value::Real(_) | Value::Sym(_) => {
+            Value::str(&crate::print::readable(a))
+        }
+        _ => Value::Undefined,
+    }
+}
+
+fn min_max(v: &[i64]) -> (i64, i64) {
+    v.iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)))
+}
+
+/// True when `a op b` cannot overflow for any `a` in `[amin, amax]`, `b` in `[bmin, bmax]`.
+fn no_overflow(op: Op, (amin, amax): (i64, i64), (bmin, bmax): (i64, i64)) -> bool {
+    let (amin, amax, bmin, bmax) = (amin as i128, amax as i128, bmin as i128, bmax as i128);
+    let corners = match op {
+        Op::Plus => [amin + bmin, amax + bmax, amin + bmax, amax + bmin],
+        Op::Minus => [amin - bmax, amax - bmin, amin - bmin, amax - bmax],
+        Op::Star => [amin * bmin, amin * bmax, amax * bmin, amax * bmax],
+        _ => return false,
+    };
+    corners
+        .iter()
+        .all(|&c| c >= i64::MIN as i128 && c <= i64::MAX as i128)
+}
+
+/// Atomic dyad on owned operands: updates an unshared typed vector in place when possible
+/// (no allocation for temporaries such as `(w+1)*2`), else falls back to [`atomic2`].
+pub fn atomic2_owned(op: Op, a: Value, b: Value) -> KResult<Value> {
+    use Value::*;
+    let arith = matches!(op, Op::Plus | Op::Minus | Op::Star);
+    match (a, b) {
+        (Ints(mut x), Int(s)) if arith && no_overflow(op, min_max(&x), (s, s)) => {
+            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
+                match op {
+                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
+                    Op::Minus => v.iter_mut().for_each(|e| *e -= s),
+                    _ => v.iter_mut().for_each(|e| *e *= s),
+                }
+                return Ok(Ints(x));
+            }
+            atomic2(op, &Ints(x), &Int(s))
+        }
+        (Int(s), Ints(mut y)) if arith && no_overflow(op, (s, s), min_max(&y)) => {
+            if let Some(v) = std::rc::Rc::get_mut(&mut y) {
+                match op {
+                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
+                    Op::Minus => v.iter_mut().for_each(|e| *e = s - *e),
+                    _ => v.iter_mut().for_each(|e| *e *= s),
+                }
+                return Ok(Ints(y));
+            }
+            atomic2(op, &Int(s), &Ints(y))
+        }
+        (Ints(mut x), Ints(y))
+            if arith && x.len() == y.len() && no_overflow(op, min_max(&x), min_max(&y)) =>
+        {
+            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
+                let it = v.iter_mut().zip(y.iter());
+                match op {
+                    Op::Plus => it.for_each(|(e, &f)| *e += f),
+                    Op::Minus => it.for_each(|(e, &f)| *e -= f),
+                    _ => it.for_each(|(e, &f)| *e *= f),
+                }
+                return Ok(Ints(x));
+            }
+            atomic2(op, &Ints(x), &Ints(y))
+        }
+        (Reals(mut x), Real(s)) if arith => {
+            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
+                match op {
+                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
+                    Op::Minus => v.iter_mut().for_each(|e| *e -= s),
+                    _ => v.iter_mut().for_each(|e| *e *= s),
+                }
+                return Ok(Reals(x));
+            }
+            atomic2(op, &Reals(x), &Real(s))
+        }
+        (a, b) => atomic2(op, &a, &b),
+    }
+}
