@@ -152,3 +152,81 @@ async fn explain_shows_the_scan() {
     let text = strs(&b, "plan").join("\n");
     assert!(text.contains("StreamingTableExec"), "{text}");
 }
+
+#[tokio::test]
+async fn timestamp_and_unsigned_indexes_push_down() {
+    use arrow::array::{TimestampNanosecondArray, UInt64Array};
+    use arrow::datatypes::TimeUnit;
+    let source = Arc::new(MemorySource::new());
+    let n = 500i64;
+    let ns = |i: i64| (T0 + i * MINUTE) * 1_000_000;
+    let ts_schema = Arc::new(Schema::new(vec![
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            false,
+        ),
+        Field::new("x", DataType::Int64, false),
+    ]));
+    let ts_batch = RecordBatch::try_new(
+        ts_schema,
+        vec![
+            Arc::new(TimestampNanosecondArray::from_iter_values((0..n).map(ns))),
+            Arc::new(Int64Array::from_iter_values(0..n)),
+        ],
+    )
+    .unwrap();
+    source.insert("ticks/NS", "time", vec![ts_batch]).unwrap();
+    let u_schema = Arc::new(Schema::new(vec![
+        Field::new("seq", DataType::UInt64, false),
+        Field::new("x", DataType::Int64, false),
+    ]));
+    let u_batch = RecordBatch::try_new(
+        u_schema,
+        vec![
+            Arc::new(UInt64Array::from_iter_values(0..n as u64)),
+            Arc::new(Int64Array::from_iter_values(0..n)),
+        ],
+    )
+    .unwrap();
+    source.insert("seqs/U", "seq", vec![u_batch]).unwrap();
+    let engine = SqlEngine::new(source.clone(), test_limits()).unwrap();
+
+    let b = run(
+        &engine,
+        "SELECT count(*) AS n, min(x) AS lo FROM ticks.NS \
+         WHERE time >= TIMESTAMP '2024-01-02 01:00:00' AND time < '2024-01-02T01:30:00'",
+    )
+    .await;
+    assert_eq!((count(&b), i64s(&b, "lo")[0]), (30, 60));
+    assert_eq!(source.rows_scanned(), 30);
+    // A timestamp index needs no `ts` view.
+    assert!(matches!(
+        try_run(&engine, "SELECT ts FROM ticks.NS").await,
+        Err(SqlError::UnknownColumn { .. })
+    ));
+
+    source.reset_counters();
+    let b = run(
+        &engine,
+        "SELECT count(*) AS n, sum(x) AS s FROM seqs.U WHERE seq > 100 AND seq <= 110",
+    )
+    .await;
+    assert_eq!(
+        (count(&b), i64s(&b, "s")[0]),
+        (10, (101..=110).sum::<i64>())
+    );
+    assert_eq!(source.rows_scanned(), 10);
+}
+
+#[test]
+fn engine_and_streams_can_move_between_tasks() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<SqlEngine>();
+    send_sync::<MemorySource>();
+    let engine = Arc::new(SqlEngine::new(Arc::new(MemorySource::new()), test_limits()).unwrap());
+    // The future of `execute` must be spawnable on a multi-threaded runtime.
+    let fut = async move { engine.execute("SELECT 1").await.map(|s| s.schema()) };
+    send(&fut);
+}
