@@ -6,6 +6,10 @@
 //! - `a` (one segment) is the table `a` of the default schema;
 //! - every key, of any depth, is also the quoted name `"a/b/c"` in the default schema.
 //!
+//! `SHOW TABLES` and `information_schema` list each key once, under its dotted name where it
+//! has one (so `SHOW COLUMNS` needs that name); a three-segment key whose first segment is
+//! `kdfs` is reachable only by its quoted path, as `kdfs` names the default catalog.
+//!
 //! Nothing is cached: each lookup asks the source, so new frames appear without a restart.
 
 use std::collections::BTreeSet;

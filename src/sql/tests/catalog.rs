@@ -78,6 +78,10 @@ async fn show_tables_and_information_schema_list_frames() {
         "{:?}",
         strs(&b, "data_type")
     );
+    let d = run(&engine, "DESCRIBE historical.minute.AAPL").await;
+    assert_eq!(strs(&d, "column_name"), strs(&b, "column_name"));
+    let d = run(&engine, "SHOW COLUMNS FROM daily.SPY").await;
+    assert_eq!(strs(&d, "column_name").len(), 7);
 }
 
 #[tokio::test]
