@@ -141,6 +141,7 @@ pub fn dyadic(it: &mut Interp, adv: Adverb, f: &Callable, a: Value, b: Value) ->
             };
             let mut acc = a;
             for i in 0..n {
+                it.tick()?;
                 acc = it.call2(f, acc, b.at(i))?;
             }
             Ok(acc)
@@ -157,6 +158,7 @@ pub fn dyadic(it: &mut Interp, adv: Adverb, f: &Callable, a: Value, b: Value) ->
             let mut out = vec![a.clone()];
             let mut acc = a;
             for i in 0..n {
+                it.tick()?;
                 acc = it.call2(f, acc, b.at(i))?;
                 out.push(acc.clone());
             }
@@ -255,6 +257,7 @@ fn each(it: &mut Interp, f: &Callable, x: Value) -> KResult<Value> {
             let n = x.len().unwrap_or(0);
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
+                it.tick()?;
                 out.push(it.call1(f, x.at(i))?);
             }
             Ok(Value::list_or_str(out, matches!(x, Value::Str(_))))
@@ -274,6 +277,7 @@ fn over(it: &mut Interp, f: &Callable, x: Value) -> KResult<Value> {
     };
     let mut acc = x.at(0);
     for i in 1..n {
+        it.tick()?;
         acc = it.call2(f, acc, x.at(i))?;
         acc = fix_str(acc);
     }
@@ -306,6 +310,7 @@ fn scan(it: &mut Interp, f: &Callable, x: Value) -> KResult<Value> {
     let mut out = Vec::with_capacity(n);
     out.push(acc.clone());
     for i in 1..n {
+        it.tick()?;
         acc = fix_str(it.call2(f, acc, x.at(i))?);
         out.push(acc.clone());
     }

@@ -348,7 +348,7 @@ fn power(a: &Value, b: &Value) -> KResult<Value> {
             {
                 return Ok(Value::Int(r));
             }
-            if (x.bits() as u128).saturating_mul(*e as u128) > (1u128 << 26) {
+            if (x.bits() as u128).saturating_mul(*e as u128) > (1u128 << 22) {
                 return err(ErrorKind::Limit, "power: result too large");
             }
             return Ok(Value::big(num_traits::pow::pow(x, *e as usize)));

@@ -97,35 +97,38 @@ pub fn scan(op: Op, x: &Value) -> Option<Value> {
     }
 }
 
-/// Stable ascending permutation of `keys` by LSD radix sort (8-bit digits, passes whose digit
-/// is constant are skipped).
+/// Stable ascending permutation of `keys` by LSD radix sort (8-bit digits; passes whose digit
+/// is the same for every key are skipped). Keys travel with their indices so every pass reads
+/// sequentially.
 pub fn radix_grade(keys: &[u64]) -> Vec<usize> {
     let n = keys.len();
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    let mut tmp: Vec<u32> = vec![0; n];
-    for pass in 0..8 {
-        let shift = pass * 8;
-        let mut count = [0usize; 256];
-        for &k in keys {
-            count[((k >> shift) & 0xff) as usize] += 1;
+    let mut counts = [[0usize; 256]; 8];
+    for &k in keys {
+        for (p, c) in counts.iter_mut().enumerate() {
+            c[((k >> (p * 8)) & 0xff) as usize] += 1;
         }
+    }
+    let mut cur: Vec<(u64, u32)> = keys.iter().copied().zip(0u32..).collect();
+    let mut tmp: Vec<(u64, u32)> = vec![(0, 0); n];
+    for (pass, count) in counts.iter().enumerate() {
         if count.contains(&n) {
             continue;
         }
+        let shift = pass * 8;
         let mut pos = [0usize; 256];
         let mut acc = 0;
         for d in 0..256 {
             pos[d] = acc;
             acc += count[d];
         }
-        for &i in &idx {
-            let d = ((keys[i as usize] >> shift) & 0xff) as usize;
-            tmp[pos[d]] = i;
+        for &(k, i) in &cur {
+            let d = ((k >> shift) & 0xff) as usize;
+            tmp[pos[d]] = (k, i);
             pos[d] += 1;
         }
-        std::mem::swap(&mut idx, &mut tmp);
+        std::mem::swap(&mut cur, &mut tmp);
     }
-    idx.into_iter().map(|i| i as usize).collect()
+    cur.into_iter().map(|(_, i)| i as usize).collect()
 }
 
 /// Order-preserving map of an `i64` to `u64`.

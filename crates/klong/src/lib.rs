@@ -13,6 +13,7 @@
 // Dictionary keys never contain dictionaries (rejected on insert), so hashing a key never
 // observes interior mutability.
 #![allow(clippy::mutable_key_type)]
+#![warn(missing_docs)]
 
 mod adverbs;
 mod arith;

@@ -45,6 +45,22 @@ pub fn monad(it: &mut Interp, op: Op, a: Value) -> KResult<Value> {
 
 /// Apply a dyadic operator.
 pub fn dyad(it: &mut Interp, op: Op, a: Value, b: Value) -> KResult<Value> {
+    // Scalar fast path: small-integer arithmetic and comparisons dominate interpreted loops.
+    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+        let (x, y) = (*x, *y);
+        let r = match op {
+            Op::Plus => x.checked_add(y),
+            Op::Minus => x.checked_sub(y),
+            Op::Star => x.checked_mul(y),
+            Op::Less => Some((x < y) as i64),
+            Op::More => Some((x > y) as i64),
+            Op::Equal => Some((x == y) as i64),
+            _ => None,
+        };
+        if let Some(r) = r {
+            return Ok(Value::Int(r));
+        }
+    }
     match op {
         Op::Bang
         | Op::Percent

@@ -92,6 +92,35 @@ fn errors_name_the_operation() {
     assert_eq!(ev(&mut k, "[1 2]@5"), "!index: range error: 5");
     assert_eq!(ev(&mut k, "undefinedname"), "!undefined: undefinedname");
     assert_eq!(ev(&mut k, "{x}(1;2)"), "!wrong arity: :monad");
+    for (src, want) in [
+        ("2#5", "!take: type error: [2 5]"),
+        ("[1 2]@1.5", "!index: type error: [[1 2] 1.5]"),
+        ("[1 2]:=[0 5]", "!amend: range error"),
+        ("[2 1]:_[1 2 3]", "!cut: range error"),
+        ("0:#[1 2]", "!split: range error"),
+        ("[0 2]:^[1 2]", "!reshape: range error"),
+        ("!-1", "!enumerate: domain error: -1"),
+        ("&[-1]", "!expand: range error"),
+        ("1{x}:~2", "!while: type error"),
+        ("1.5{x}:*2", "!iterate: type error"),
+        (",:\\[1 2]", "!wrong adverb context: ::\\"),
+        ("_\"a\"", "!floor: type error: \"a\""),
+        ("#:a", "!size: type error: :a"),
+        ("+5", "!transpose: type error: 5"),
+        ("=5", "!group: type error: 5"),
+        ("<5", "!grade-up: type error: 5"),
+        ("\"abc\"?1", "!find: type error: [\"abc\" 1]"),
+        ("1:$2", "!form: expected string, got: 2"),
+        ("[1 2]:-[9 5]", "!amend-in-depth: range error"),
+        ("[[1 2]]:@[0 5]", "!index-in-depth: shape error"),
+        (":{[1 2]},[:{} 1]", "!bad dictionary key: :{}"),
+        (
+            ".module(:a);.module(:b)",
+            "!nested module; contained in: :a",
+        ),
+    ] {
+        assert_eq!(ev(&mut k, src), want, "{src}");
+    }
 }
 
 #[test]
