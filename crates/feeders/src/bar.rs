@@ -6,6 +6,7 @@
 //! volume-weighted average price. `n` (number of trades) is an addition; older producers
 //! that omit it are read as 0.
 
+use crate::batch::{Batch, Event};
 use serde::{Deserialize, Serialize};
 
 /// One aggregate bar for one symbol.
@@ -38,6 +39,21 @@ pub struct Bar {
     /// latency measurements); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub t: Option<i64>,
+}
+
+/// Bars as a ready-to-publish batch (each bar serialized once, no re-parsing).
+pub fn to_batch(bars: &[Bar]) -> Batch {
+    Batch::from_events(
+        bars.iter()
+            .map(|b| Event {
+                ev: Some(b.ev.clone()),
+                sym: Some(b.sym.clone()),
+                json: serde_json::to_string(b)
+                    .unwrap_or_else(|_| "{}".to_string())
+                    .into(),
+            })
+            .collect(),
+    )
 }
 
 /// Serialize bars as one message: a JSON array with one object per bar.
@@ -73,6 +89,14 @@ mod tests {
         let text = to_message(&[bar()]);
         let back: Vec<Bar> = serde_json::from_str(&text).unwrap();
         assert_eq!(back, vec![bar()]);
+    }
+
+    #[test]
+    fn batch_text_equals_the_message() {
+        let bars = [bar(), bar()];
+        let b = to_batch(&bars);
+        assert_eq!(b.text.as_str(), to_message(&bars));
+        assert_eq!(b.events[1].sym.as_deref(), Some("AAPL"));
     }
 
     #[test]

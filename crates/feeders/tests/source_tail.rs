@@ -227,3 +227,19 @@ async fn grafana_relays_matching_events_without_handshake() {
         assert_eq!(b[0]["ev"], "AM");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn feeders_exit_cleanly_on_ctrl_c() {
+    let (mut src, uri) = fake_src(&["--delay", "0.01"]);
+    let mut tail = Proc::start(TAIL, &["--uri", &uri]);
+    tail.line();
+    for p in [&mut tail, &mut src] {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &p.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(p.wait_success(), "did not exit with success after SIGINT");
+    }
+}

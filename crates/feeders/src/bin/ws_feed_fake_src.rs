@@ -3,7 +3,6 @@
 use anyhow::Result;
 use clap::Parser;
 use feeders::bar;
-use feeders::batch::Batch;
 use feeders::cli::{self, LogArgs, ServeArgs};
 use feeders::fake::FakeMarket;
 use feeders::hub::Hub;
@@ -109,8 +108,11 @@ async fn main() -> Result<()> {
                     b.t = Some(t);
                 }
             }
-            let batch = Batch::parse(&bar::to_message(&bars))?;
-            hub.publish(&batch).await;
+            if delay.is_zero() && hub.subscribers() == 0 {
+                // Flat out into the void would only burn CPU; wait for someone to listen.
+                hub.wait_for_subscribers(1).await;
+            }
+            hub.publish(&bar::to_batch(&bars)).await;
             sent += 1;
             if delay.is_zero() && sent.is_multiple_of(256) {
                 // Let connection tasks run even when every queue has room.
