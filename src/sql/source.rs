@@ -148,26 +148,29 @@ impl MemorySource {
     }
 
     /// Stores (or replaces) `key` with the given batches, which must be sorted by a unique
-    /// `index_column`. Returns an error message if the index column is missing or not an
-    /// integer/timestamp column.
+    /// `index_column` of integer or timestamp type.
     pub fn insert(
         &self,
         key: &str,
         index_column: &str,
         batches: Vec<RecordBatch>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SourceError> {
+        let invalid = |message: String| SourceError::Storage {
+            key: key.to_string(),
+            message,
+        };
         let Some(first) = batches.first() else {
-            return Err(format!("frame `{key}` needs at least one batch"));
+            return Err(invalid("a frame needs at least one batch".into()));
         };
         let schema = first.schema();
         let field = schema
             .field_with_name(index_column)
-            .map_err(|_| format!("frame `{key}` has no index column `{index_column}`"))?;
+            .map_err(|_| invalid(format!("no index column `{index_column}`")))?;
         if !is_index_type(field.data_type()) {
-            return Err(format!(
-                "index column `{index_column}` of `{key}` has type {}, expected an integer or timestamp",
+            return Err(invalid(format!(
+                "index column `{index_column}` has type {}, expected an integer or timestamp",
                 field.data_type()
-            ));
+            )));
         }
         let frame = MemFrame {
             schema,
@@ -407,5 +410,59 @@ mod tests {
             .is_empty()
         );
         assert!(IndexRange::ALL.contains(i64::MIN));
+    }
+
+    #[test]
+    fn memory_source_validates_and_slices_by_range() {
+        use arrow::array::{Float64Array, Int64Array};
+        use arrow::datatypes::{Field, Schema};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("t", DataType::Int64, false),
+            Field::new("x", DataType::Float64, false),
+        ]));
+        let batch = |ts: Vec<i64>| {
+            let xs: Vec<f64> = ts.iter().map(|t| *t as f64).collect();
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(Int64Array::from(ts)),
+                    Arc::new(Float64Array::from(xs)),
+                ],
+            )
+            .unwrap()
+        };
+        let src = MemorySource::new();
+        assert!(src.insert("k", "t", vec![]).is_err());
+        assert!(src.insert("k", "nope", vec![batch(vec![1])]).is_err());
+        assert!(src.insert("k", "x", vec![batch(vec![1])]).is_err());
+        src.insert("k", "t", vec![batch(vec![1, 3, 5]), batch(vec![7, 9])])
+            .unwrap();
+        let m = src.meta("k").unwrap();
+        assert_eq!((m.rows, m.index_min, m.index_max), (5, Some(1), Some(9)));
+        let range = IndexRange {
+            start: Some(2),
+            end: Some(7),
+        };
+        let got: Vec<i64> = src
+            .scan("k", range, Some(&["t".to_string()]), None)
+            .unwrap()
+            .flat_map(|b| {
+                let b = b.unwrap();
+                assert_eq!(b.num_columns(), 1);
+                b.column(0).as_primitive::<Int64Type>().values().to_vec()
+            })
+            .collect();
+        assert_eq!(got, [3, 5, 7]);
+        assert_eq!(src.rows_scanned(), 3);
+        let limited: usize = src
+            .scan("k", IndexRange::ALL, None, Some(4))
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum();
+        assert_eq!(limited, 4);
+        assert!(matches!(
+            src.scan("other", IndexRange::ALL, None, None),
+            Err(SourceError::NotFound { .. })
+        ));
     }
 }
