@@ -1,0 +1,484 @@
+//! [`Client`]: one async connection to a kdfs server, one method per request.
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use futures::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+use crate::codec::ClientCodec;
+use crate::error::ClientError;
+use crate::ipc;
+use crate::protocol::{
+    DEFAULT_MAX_FRAME, ErrorKind, KeyEntry, PROTOCOL_VERSION, Request, RequestFrame, Response,
+    ResponseFrame,
+};
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Access token sent in the handshake.
+    pub token: Option<String>,
+    /// Largest frame accepted or sent, in bytes (default 256 MiB).
+    pub max_frame: usize,
+    /// Give up on a request (and drop the connection) after this long; `None` waits forever.
+    pub timeout: Option<Duration>,
+    /// Name sent in the handshake, shown in the server's log.
+    pub client_name: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            token: None,
+            max_frame: DEFAULT_MAX_FRAME,
+            timeout: None,
+            client_name: format!("kdfs-client {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// How [`Client::update`] merges rows.
+#[derive(Debug, Clone)]
+pub struct UpdateOptions {
+    /// Index column name (default `t`).
+    pub index: String,
+    /// Replace rows whose index is already stored (default: keep the stored row).
+    pub upsert: bool,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        UpdateOptions {
+            index: "t".to_string(),
+            upsert: false,
+        }
+    }
+}
+
+/// Result of an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpdateSummary {
+    /// Rows with a new index value.
+    pub inserted: u64,
+    /// Rows that replaced stored ones.
+    pub replaced: u64,
+    /// Rows dropped because their index was already stored.
+    pub ignored: u64,
+    /// Rows in the frame afterwards.
+    pub rows: u64,
+}
+
+/// What [`Client::read`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Smallest index value (inclusive).
+    pub start: Option<i64>,
+    /// Largest index value (inclusive).
+    pub end: Option<i64>,
+    /// Columns to return (the index column is always included).
+    pub columns: Option<Vec<String>>,
+    /// Row-number range `[from, to)` within the selected index range.
+    pub rows: Option<(u64, u64)>,
+}
+
+/// A streamed tabular result (reads and SQL queries).
+#[derive(Debug, Clone)]
+pub struct TableResult {
+    /// Schema of the result (known even when there are no rows).
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+    /// Server-side time.
+    pub elapsed: Duration,
+}
+
+impl TableResult {
+    /// Total number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+}
+
+/// Result of a SQL query.
+pub type SqlResult = TableResult;
+
+/// Result of a Klong evaluation.
+#[derive(Debug, Clone)]
+pub struct KlongResult {
+    /// The value as Klong displays it.
+    pub display: String,
+    /// The value as a table, when it converts to one.
+    pub batches: Option<Vec<RecordBatch>>,
+    /// Server-side time.
+    pub elapsed: Duration,
+}
+
+/// One connection to a kdfs server.
+///
+/// Methods take `&mut self` and run one request at a time. Requests carry ids, so a program
+/// that wants to pipeline can use [`Client::send`] several times and then [`Client::recv`] the
+/// answers (the server answers in request order).
+#[derive(Debug)]
+pub struct Client {
+    framed: Framed<TcpStream, ClientCodec>,
+    next_id: u64,
+    server: String,
+    timeout: Option<Duration>,
+    broken: bool,
+}
+
+impl Client {
+    /// Connect to `addr` (`host:port`) with default options and do the handshake.
+    pub async fn connect(addr: &str) -> Result<Client, ClientError> {
+        Client::connect_with(addr, ClientOptions::default()).await
+    }
+
+    /// Connect to `addr` (`host:port`) and do the handshake.
+    pub async fn connect_with(addr: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        let connect = async {
+            let stream = TcpStream::connect(addr).await?;
+            // Requests are small and latency-bound; do not let Nagle hold them back.
+            stream.set_nodelay(true)?;
+            Ok::<_, ClientError>(stream)
+        };
+        let stream = match options.timeout {
+            Some(t) => tokio::time::timeout(t, connect)
+                .await
+                .map_err(|_| ClientError::Timeout)??,
+            None => connect.await?,
+        };
+        let mut client = Client {
+            framed: Framed::new(stream, ClientCodec::with_max_frame(options.max_frame)),
+            next_id: 1,
+            server: String::new(),
+            timeout: options.timeout,
+            broken: false,
+        };
+        let hello = Request::Hello {
+            version: PROTOCOL_VERSION,
+            client: options.client_name.clone(),
+            token: options.token.clone(),
+        };
+        match client.call(hello).await {
+            Ok(Response::Hello { version, server }) if version == PROTOCOL_VERSION => {
+                client.server = server;
+                Ok(client)
+            }
+            Ok(Response::Hello { version, server }) => Err(ClientError::VersionMismatch {
+                client: PROTOCOL_VERSION,
+                message: format!("server {server} speaks protocol version {version}"),
+            }),
+            Ok(other) => Err(unexpected("hello", &other)),
+            Err(ClientError::Server {
+                kind: ErrorKind::Protocol,
+                message,
+            }) => Err(ClientError::VersionMismatch {
+                client: PROTOCOL_VERSION,
+                message,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The server's name and version from the handshake.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Whether the connection is unusable (socket error, timeout, protocol violation, closed).
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Send a request without waiting for the answer; returns its id.
+    pub async fn send(&mut self, request: Request) -> Result<u64, ClientError> {
+        if self.broken {
+            return Err(ClientError::Closed);
+        }
+        let id = self.next_id;
+        // Id 0 is reserved for the server's connection-level errors.
+        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+        match self.framed.send(RequestFrame { id, request }).await {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                let e = ClientError::from(e);
+                // An oversized request is refused before any byte is written.
+                if !matches!(e, ClientError::TooLarge { .. }) {
+                    self.broken = true;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Receive the next response frame, whatever request it answers.
+    pub async fn recv(&mut self) -> Result<ResponseFrame, ClientError> {
+        if self.broken {
+            return Err(ClientError::Closed);
+        }
+        let next = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, self.framed.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    self.broken = true;
+                    return Err(ClientError::Timeout);
+                }
+            },
+            None => self.framed.next().await,
+        };
+        match next {
+            Some(Ok(frame)) => Ok(frame),
+            Some(Err(e)) => {
+                self.broken = true;
+                Err(e.into())
+            }
+            None => {
+                self.broken = true;
+                Err(ClientError::Closed)
+            }
+        }
+    }
+
+    /// Receive the next response to request `id`; an error response becomes `Err`.
+    async fn recv_for(&mut self, id: u64) -> Result<Response, ClientError> {
+        loop {
+            let frame = self.recv().await?;
+            if frame.id == 0
+                && let Response::Error { kind, message } = frame.response
+            {
+                // Id 0: about the connection itself (busy, undecodable frame); it closes next.
+                self.broken = true;
+                return Err(ClientError::Server { kind, message });
+            }
+            if frame.id != id {
+                // Left over from a request whose caller gave up; skip it.
+                tracing::debug!(got = frame.id, want = id, "skipping stale response");
+                continue;
+            }
+            return match frame.response {
+                Response::Error { kind, message } => {
+                    if matches!(kind, ErrorKind::Protocol | ErrorKind::Busy) {
+                        // The server closes after these.
+                        self.broken = true;
+                    }
+                    Err(ClientError::Server { kind, message })
+                }
+                other => Ok(other),
+            };
+        }
+    }
+
+    /// Send `request` and wait for its single response.
+    pub async fn call(&mut self, request: Request) -> Result<Response, ClientError> {
+        let id = self.send(request).await?;
+        self.recv_for(id).await
+    }
+
+    /// Send `request` and collect a `Batch`… `End` stream.
+    async fn call_table(&mut self, request: Request) -> Result<TableResult, ClientError> {
+        let id = self.send(request).await?;
+        let mut schema: Option<SchemaRef> = None;
+        let mut batches = Vec::new();
+        loop {
+            match self.recv_for(id).await? {
+                Response::Batch { ipc } => {
+                    let (s, mut b) = ipc::decode(&ipc)?;
+                    schema.get_or_insert(s);
+                    batches.append(&mut b);
+                }
+                Response::End { elapsed_us, .. } => {
+                    return Ok(TableResult {
+                        schema: schema.unwrap_or_else(|| Arc::new(Schema::empty())),
+                        batches,
+                        elapsed: Duration::from_micros(elapsed_us),
+                    });
+                }
+                other => return Err(unexpected("batch or end", &other)),
+            }
+        }
+    }
+
+    /// Check the server is alive.
+    pub async fn ping(&mut self) -> Result<(), ClientError> {
+        match self.call(Request::Ping).await? {
+            Response::Pong => Ok(()),
+            other => Err(unexpected("pong", &other)),
+        }
+    }
+
+    /// Merge `batch` into frame `key` (created if absent). Returns once the rows are durable.
+    pub async fn update(
+        &mut self,
+        key: &str,
+        batch: &RecordBatch,
+        options: UpdateOptions,
+    ) -> Result<UpdateSummary, ClientError> {
+        self.update_batches(key, std::slice::from_ref(batch), options)
+            .await
+    }
+
+    /// Merge several batches (same schema) into frame `key` in one request.
+    pub async fn update_batches(
+        &mut self,
+        key: &str,
+        batches: &[RecordBatch],
+        options: UpdateOptions,
+    ) -> Result<UpdateSummary, ClientError> {
+        let Some(first) = batches.first() else {
+            return Err(ClientError::Protocol(
+                "update needs at least one batch".into(),
+            ));
+        };
+        let ipc = ipc::encode(&first.schema(), batches)?;
+        let request = Request::Update {
+            key: key.to_string(),
+            index: options.index,
+            upsert: options.upsert,
+            ipc,
+        };
+        match self.call(request).await? {
+            Response::Updated {
+                inserted,
+                replaced,
+                ignored,
+                rows,
+            } => Ok(UpdateSummary {
+                inserted,
+                replaced,
+                ignored,
+                rows,
+            }),
+            other => Err(unexpected("updated", &other)),
+        }
+    }
+
+    /// Read frame `key` (optionally a range / some columns).
+    pub async fn read(
+        &mut self,
+        key: &str,
+        options: ReadOptions,
+    ) -> Result<Vec<RecordBatch>, ClientError> {
+        Ok(self.read_table(key, options).await?.batches)
+    }
+
+    /// Like [`Client::read`], also returning the schema (known even for an empty result).
+    pub async fn read_table(
+        &mut self,
+        key: &str,
+        options: ReadOptions,
+    ) -> Result<TableResult, ClientError> {
+        self.call_table(Request::Read {
+            key: key.to_string(),
+            start: options.start,
+            end: options.end,
+            columns: options.columns,
+            rows: options.rows,
+        })
+        .await
+    }
+
+    /// Server statistics at `level` 0, 1 or 2.
+    pub async fn stats(&mut self, level: u8) -> Result<serde_json::Value, ClientError> {
+        match self.call(Request::Stats { level }).await? {
+            Response::Stats { json } => serde_json::from_str(&json)
+                .map_err(|e| ClientError::Protocol(format!("stats are not valid JSON: {e}"))),
+            other => Err(unexpected("stats", &other)),
+        }
+    }
+
+    /// Stored keys starting with `prefix`.
+    pub async fn list_keys(&mut self, prefix: &str) -> Result<Vec<KeyEntry>, ClientError> {
+        match self
+            .call(Request::ListKeys {
+                prefix: prefix.to_string(),
+            })
+            .await?
+        {
+            Response::Keys { keys } => Ok(keys),
+            other => Err(unexpected("keys", &other)),
+        }
+    }
+
+    /// Delete frame `key`.
+    pub async fn delete(&mut self, key: &str) -> Result<(), ClientError> {
+        self.expect_done(Request::Delete {
+            key: key.to_string(),
+        })
+        .await
+    }
+
+    /// Load frame `key` into the server's memory and keep it there.
+    pub async fn load(&mut self, key: &str) -> Result<(), ClientError> {
+        self.expect_done(Request::Load {
+            key: key.to_string(),
+        })
+        .await
+    }
+
+    /// Drop frame `key` from the server's memory (it stays on disk).
+    pub async fn unload(&mut self, key: &str) -> Result<(), ClientError> {
+        self.expect_done(Request::Unload {
+            key: key.to_string(),
+        })
+        .await
+    }
+
+    /// Run a SQL query.
+    pub async fn sql(&mut self, query: &str) -> Result<SqlResult, ClientError> {
+        self.call_table(Request::Sql {
+            query: query.to_string(),
+        })
+        .await
+    }
+
+    /// Evaluate Klong code.
+    pub async fn klong(&mut self, code: &str) -> Result<KlongResult, ClientError> {
+        match self
+            .call(Request::Klong {
+                code: code.to_string(),
+            })
+            .await?
+        {
+            Response::Klong {
+                display,
+                ipc,
+                elapsed_us,
+            } => {
+                let batches = match ipc {
+                    Some(bytes) => Some(ipc::decode(&bytes)?.1),
+                    None => None,
+                };
+                Ok(KlongResult {
+                    display,
+                    batches,
+                    elapsed: Duration::from_micros(elapsed_us),
+                })
+            }
+            other => Err(unexpected("klong", &other)),
+        }
+    }
+
+    /// Say goodbye and close the connection.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.expect_done(Request::Close).await?;
+        self.broken = true;
+        Ok(())
+    }
+
+    async fn expect_done(&mut self, request: Request) -> Result<(), ClientError> {
+        match self.call(request).await? {
+            Response::Done => Ok(()),
+            other => Err(unexpected("done", &other)),
+        }
+    }
+}
+
+fn unexpected(expected: &str, got: &Response) -> ClientError {
+    ClientError::Protocol(format!(
+        "expected a {expected} response, got {}",
+        got.name()
+    ))
+}

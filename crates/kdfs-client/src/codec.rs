@@ -1,0 +1,222 @@
+//! Framing: a u32 big-endian length prefix (tokio-util's `LengthDelimitedCodec`) around one
+//! bincode-encoded message.
+//!
+//! [`MessageCodec`] is generic over what it reads and writes so the client
+//! (`MessageCodec<ResponseFrame, RequestFrame>`) and the server (the reverse) share one
+//! implementation. Frames larger than the configured maximum are refused on both sides with
+//! [`CodecError::FrameTooLarge`], before any of their bytes are buffered.
+
+use bytes::{Buf, Bytes, BytesMut};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+
+use crate::protocol::{DEFAULT_MAX_FRAME, RequestFrame, ResponseFrame};
+
+/// Codec a client uses: reads responses, writes requests.
+pub type ClientCodec = MessageCodec<ResponseFrame, RequestFrame>;
+/// Codec a server uses: reads requests, writes responses.
+pub type ServerCodec = MessageCodec<RequestFrame, ResponseFrame>;
+
+/// Why a frame could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// The socket failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A frame is larger than the configured maximum.
+    #[error(
+        "frame of {size} bytes exceeds the maximum of {max} bytes \
+         (raise --max-frame, or send smaller batches / read smaller ranges)"
+    )]
+    FrameTooLarge {
+        /// Size of the offending frame.
+        size: u64,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The frame's bytes are not a valid message.
+    #[error("undecodable message: {0}")]
+    Decode(String),
+    /// The message could not be encoded.
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+}
+
+/// Length-delimited bincode codec reading `In` and writing `Out`.
+#[derive(Debug)]
+pub struct MessageCodec<In, Out> {
+    frames: LengthDelimitedCodec,
+    max_frame: usize,
+    _types: PhantomData<fn(Out) -> In>,
+}
+
+impl<In, Out> MessageCodec<In, Out> {
+    /// A codec with the default 256 MiB frame limit.
+    pub fn new() -> Self {
+        Self::with_max_frame(DEFAULT_MAX_FRAME)
+    }
+
+    /// A codec refusing frames larger than `max_frame` bytes (capped at `u32::MAX`, the largest
+    /// length the prefix can carry).
+    pub fn with_max_frame(max_frame: usize) -> Self {
+        let max_frame = max_frame.min(u32::MAX as usize);
+        let frames = LengthDelimitedCodec::builder()
+            .big_endian()
+            .length_field_length(4)
+            .max_frame_length(max_frame)
+            .new_codec();
+        MessageCodec {
+            frames,
+            max_frame,
+            _types: PhantomData,
+        }
+    }
+
+    /// The frame limit in bytes.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+}
+
+impl<In, Out> Default for MessageCodec<In, Out> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<In: DeserializeOwned, Out> Decoder for MessageCodec<In, Out> {
+    type Item = In;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<In>, CodecError> {
+        // Check the length prefix ourselves so the error can say how big the frame was.
+        if src.len() >= 4 {
+            let size = u64::from((&src[..4]).get_u32());
+            if size > self.max_frame as u64 {
+                return Err(CodecError::FrameTooLarge {
+                    size,
+                    max: self.max_frame,
+                });
+            }
+        }
+        let Some(frame) = self.frames.decode(src)? else {
+            return Ok(None);
+        };
+        decode_message(&frame).map(Some)
+    }
+}
+
+impl<In, Out: Serialize> Encoder<Out> for MessageCodec<In, Out> {
+    type Error = CodecError;
+
+    fn encode(&mut self, item: Out, dst: &mut BytesMut) -> Result<(), CodecError> {
+        let bytes = encode_message(&item)?;
+        if bytes.len() > self.max_frame {
+            return Err(CodecError::FrameTooLarge {
+                size: bytes.len() as u64,
+                max: self.max_frame,
+            });
+        }
+        self.frames.encode(Bytes::from(bytes), dst)?;
+        Ok(())
+    }
+}
+
+/// Encode one message body (without the length prefix).
+pub fn encode_message<T: Serialize>(message: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(message, bincode::config::standard())
+        .map_err(|e| CodecError::Encode(e.to_string()))
+}
+
+/// Decode one message body (without the length prefix); trailing bytes are an error.
+pub fn decode_message<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (message, used) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(CodecError::Decode(format!(
+            "{} trailing bytes after the message",
+            bytes.len() - used
+        )));
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ErrorKind, Request, Response};
+
+    #[test]
+    fn round_trip_request_and_response() {
+        let mut client = ClientCodec::new();
+        let mut server = ServerCodec::new();
+        let request = RequestFrame {
+            id: 7,
+            request: Request::Read {
+                key: "historical/minute/AAPL".into(),
+                start: Some(-5),
+                end: None,
+                columns: Some(vec!["t".into(), "c".into()]),
+                rows: Some((1, 10)),
+            },
+        };
+        let mut wire = BytesMut::new();
+        client.encode(request.clone(), &mut wire).unwrap();
+        // A partial frame decodes to nothing yet.
+        let mut partial = wire.split_to(wire.len() - 1);
+        assert_eq!(server.decode(&mut partial).unwrap(), None);
+        partial.unsplit(wire);
+        assert_eq!(server.decode(&mut partial).unwrap(), Some(request));
+        assert!(partial.is_empty());
+
+        let response = ResponseFrame {
+            id: 7,
+            response: Response::error(ErrorKind::NotFound, "no such key"),
+        };
+        let mut wire = BytesMut::new();
+        server.encode(response.clone(), &mut wire).unwrap();
+        assert_eq!(client.decode(&mut wire).unwrap(), Some(response));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_both_ways() {
+        let mut server = ServerCodec::with_max_frame(64);
+        let mut wire = BytesMut::new();
+        wire.extend_from_slice(&1000u32.to_be_bytes());
+        match server.decode(&mut wire) {
+            Err(CodecError::FrameTooLarge {
+                size: 1000,
+                max: 64,
+            }) => {}
+            other => panic!("expected FrameTooLarge, got {other:?}"),
+        }
+
+        let mut client = ClientCodec::with_max_frame(64);
+        let big = RequestFrame {
+            id: 1,
+            request: Request::Sql {
+                query: "x".repeat(100),
+            },
+        };
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            client.encode(big, &mut out),
+            Err(CodecError::FrameTooLarge { max: 64, .. })
+        ));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_a_decode_error() {
+        let mut server = ServerCodec::new();
+        let mut wire = BytesMut::new();
+        wire.extend_from_slice(&6u32.to_be_bytes());
+        wire.extend_from_slice(&[0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa]);
+        assert!(matches!(
+            server.decode(&mut wire),
+            Err(CodecError::Decode(_))
+        ));
+    }
+}

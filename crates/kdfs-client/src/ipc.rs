@@ -1,0 +1,85 @@
+//! Arrow IPC *stream* helpers: how record batches travel inside protocol messages.
+//!
+//! Each payload is a complete IPC stream (schema message, batches, end marker), so a payload
+//! with no batches still tells the receiver the schema of an empty result.
+
+use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
+use arrow::record_batch::RecordBatch;
+use std::io::Cursor;
+
+/// Encode `batches` (all of schema `schema`) as one Arrow IPC stream.
+pub fn encode(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, ArrowError> {
+    let mut buf = Vec::new();
+    {
+        let mut writer = StreamWriter::try_new(&mut buf, schema)?;
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+    }
+    Ok(buf)
+}
+
+/// Encode one batch as an Arrow IPC stream.
+pub fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
+    encode(&batch.schema(), std::slice::from_ref(batch))
+}
+
+/// Decode an Arrow IPC stream into its schema and batches.
+pub fn decode(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+    let reader = StreamReader::try_new(Cursor::new(bytes), None)?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>()?;
+    Ok((schema, batches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn sample() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("t", DataType::Int64, false),
+            Field::new("c", DataType::Float64, true),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 3])),
+                Arc::new(Float64Array::from(vec![Some(1.5), None, Some(3.0)])),
+                Arc::new(StringArray::from(vec!["a", "b", "c"])),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trip() {
+        let batch = sample();
+        let bytes = encode(&batch.schema(), &[batch.clone(), batch.slice(1, 2)]).unwrap();
+        let (schema, batches) = decode(&bytes).unwrap();
+        assert_eq!(schema, batch.schema());
+        assert_eq!(batches, vec![batch.clone(), batch.slice(1, 2)]);
+    }
+
+    #[test]
+    fn empty_stream_keeps_schema() {
+        let batch = sample();
+        let bytes = encode(&batch.schema(), &[]).unwrap();
+        let (schema, batches) = decode(&bytes).unwrap();
+        assert_eq!(schema, batch.schema());
+        assert!(batches.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(decode(b"definitely not arrow").is_err());
+    }
+}
