@@ -31,6 +31,7 @@ mod key;
 mod schema;
 mod store;
 mod types;
+mod write;
 
 pub use error::StoreError;
 pub use key::{KeyPath, MAX_KEY_BYTES, MAX_SEGMENTS};

@@ -14,17 +14,17 @@ use tokio::sync::oneshot;
 
 use crate::cache::Cache;
 use crate::catalog::{load_catalog, open_db};
-use crate::codec::{CatalogRecord, encode_log, encode_schema};
+use crate::codec::CatalogRecord;
 use crate::commit::{self, Failure, Msg, Op};
 use crate::compaction::{self, Job};
 use crate::entry::{Entry, State};
 use crate::error::StoreError;
-use crate::frame::{Rows, prepare};
+use crate::frame::Rows;
 use crate::key::{DB_FILE, KeyPath};
-use crate::schema::{conform, extended_schema};
 use crate::types::{
     FrameData, KeyInfo, RangeFilter, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
 };
+use crate::write::Answer;
 
 /// A durable, cached collection of frames under one directory. See the crate docs.
 pub struct FrameStore {
@@ -49,31 +49,6 @@ pub(crate) struct Inner {
     /// One compaction at a time (the compactor thread and `shutdown` may both compact).
     pub compact_lock: Mutex<()>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-}
-
-/// Waits for the committer's answer to an update, then marks it durable.
-pub(crate) struct Pending {
-    entry: Arc<Entry>,
-    seq: u64,
-    outcome: UpdateOutcome,
-    answer: Answer,
-}
-
-/// One update on its way in.
-struct Request<'a> {
-    index_column: &'a str,
-    batch: &'a RecordBatch,
-    mode: UpdateMode,
-    /// The encoded log entry.
-    entry_bytes: Vec<u8>,
-    /// Whether the caller will block a thread on the answer.
-    sync: bool,
-}
-
-/// How the caller of an update waits for its commit.
-pub(crate) enum Answer {
-    Async(oneshot::Receiver<Result<(), String>>),
-    Sync(commit::SyncAnswer),
 }
 
 impl FrameStore {
@@ -358,7 +333,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn live_schema(key: &KeyPath, st: &State) -> Result<SchemaRef, StoreError> {
+pub(crate) fn live_schema(key: &KeyPath, st: &State) -> Result<SchemaRef, StoreError> {
     match (&st.schema, st.deleted) {
         (Some(s), false) => Ok(s.clone()),
         _ => Err(StoreError::NotFound {
@@ -399,7 +374,7 @@ impl Inner {
         Ok(())
     }
 
-    fn check_writable(&self) -> Result<(), StoreError> {
+    pub(crate) fn check_writable(&self) -> Result<(), StoreError> {
         self.check_open()?;
         if let Some(e) = lock(&self.failure).as_ref() {
             return Err(StoreError::Failed(e.clone()));
@@ -429,7 +404,7 @@ impl Inner {
             .collect()
     }
 
-    fn get_or_create(&self, key: &KeyPath, index_column: &str) -> Arc<Entry> {
+    pub(crate) fn get_or_create(&self, key: &KeyPath, index_column: &str) -> Arc<Entry> {
         let mut frames = self.frames.write().unwrap_or_else(|p| p.into_inner());
         frames
             .entry(key.clone())
@@ -445,7 +420,7 @@ impl Inner {
     }
 
     /// Removes `entry` from the map if it is still the one stored under its key.
-    fn unlist(&self, entry: &Arc<Entry>) {
+    pub(crate) fn unlist(&self, entry: &Arc<Entry>) {
         let mut frames = self.frames.write().unwrap_or_else(|p| p.into_inner());
         if frames
             .get(&entry.key)
@@ -469,179 +444,6 @@ impl Inner {
     pub(crate) fn send_job(&self, job: Job) -> Result<(), StoreError> {
         let tx = lock(&self.compact_tx).clone().ok_or(StoreError::Closed)?;
         tx.send(job).map_err(|_| StoreError::Closed)
-    }
-
-    /// Applies an update in memory and hands its log entry to the committer.
-    fn stage(
-        &self,
-        key: &KeyPath,
-        index_column: &str,
-        batch: &RecordBatch,
-        mode: UpdateMode,
-        sync: bool,
-    ) -> Result<Pending, StoreError> {
-        self.check_writable()?;
-        // Encoding is the expensive part of logging; do it before taking any lock.
-        let mut entry_bytes = encode_log(mode, batch)?;
-        loop {
-            let entry = self.get_or_create(key, index_column);
-            let mut st = entry.lock();
-            if st.deleted {
-                continue; // deleted meanwhile: look again
-            }
-            let fresh = st.schema.is_none();
-            let bytes = std::mem::take(&mut entry_bytes);
-            let request = Request {
-                index_column,
-                batch,
-                mode,
-                entry_bytes: bytes,
-                sync,
-            };
-            let result = self.stage_locked(&entry, &mut st, request);
-            if result.is_err() && fresh {
-                // A frame that never got a valid update must not show up in listings.
-                st.deleted = true;
-                drop(st);
-                self.unlist(&entry);
-            }
-            return result;
-        }
-    }
-
-    fn stage_locked(
-        &self,
-        entry: &Arc<Entry>,
-        st: &mut State,
-        request: Request<'_>,
-    ) -> Result<Pending, StoreError> {
-        let Request {
-            index_column,
-            batch,
-            mode,
-            entry_bytes,
-            sync,
-        } = request;
-        let key = &entry.key;
-        if st.record.index_column != index_column {
-            return Err(StoreError::BadIndex {
-                column: index_column.to_string(),
-                reason: format!("frame {key} is indexed by {:?}", st.record.index_column),
-            });
-        }
-        let new_schema = extended_schema(st.schema.as_ref(), index_column, &batch.schema())?;
-        if st.schema.is_none() {
-            if let Some(s) = &new_schema {
-                st.data = Some(Rows::new(s.clone()));
-            }
-        } else {
-            st.ensure_loaded(key, &self.dir, &self.db)?;
-        }
-        let schema = match (&new_schema, &st.schema) {
-            (Some(s), _) | (None, Some(s)) => s.clone(),
-            (None, None) => return Err(StoreError::Corrupt("frame without schema".into())),
-        };
-        let prepared = prepare(&conform(batch, &schema)?, mode)?;
-        let rows = st
-            .data
-            .as_mut()
-            .ok_or_else(|| StoreError::Corrupt("frame data vanished while locked".into()))?;
-        if new_schema.is_some() {
-            rows.set_schema(schema.clone());
-        }
-        let outcome = match rows.apply(&prepared, mode) {
-            Ok(o) => o,
-            Err(e) => {
-                // The merge may be half done; memory is rebuilt from disk on next use.
-                st.data = None;
-                return Err(e);
-            }
-        };
-        let schema_bytes = match &new_schema {
-            Some(s) => Some(encode_schema(s)?),
-            None => None,
-        };
-        st.schema = Some(schema);
-        st.note_update(&outcome, batch.num_rows());
-        let seq = st.record.seq;
-        let op = Op::Update {
-            key: key.to_string(),
-            id: st.record.id,
-            seq,
-            entry: entry_bytes,
-            record: st.record.encode()?,
-            schema: schema_bytes,
-        };
-        let answer = if sync {
-            Answer::Sync(self.send_sync(op)?)
-        } else {
-            Answer::Async(self.send(op)?)
-        };
-        self.account(key, st);
-        Ok(Pending {
-            entry: entry.clone(),
-            seq,
-            outcome,
-            answer,
-        })
-    }
-
-    /// After the committer answered: mark durable, maybe compact, keep memory in budget.
-    fn finish(
-        &self,
-        entry: &Arc<Entry>,
-        seq: u64,
-        answer: Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let compact = {
-            let mut st = entry.lock();
-            if answer.is_ok() && seq > st.durable_seq {
-                st.durable_seq = seq;
-            }
-            let due = !st.compacting
-                && !st.deleted
-                && st.record.log_rows >= self.config.compact_after_rows;
-            if due {
-                st.compacting = true;
-            }
-            due
-        };
-        if compact && self.send_job(Job::Frame(entry.clone())).is_err() {
-            entry.lock().compacting = false;
-        }
-        self.evict();
-        answer
-    }
-
-    fn stage_delete(
-        &self,
-        key: &KeyPath,
-    ) -> Result<(u64, oneshot::Receiver<Result<(), String>>), StoreError> {
-        self.check_writable()?;
-        let entry = self.get(key)?;
-        let mut st = entry.lock();
-        live_schema(key, &st)?;
-        st.deleted = true;
-        st.data = None;
-        st.pinned = false;
-        let id = st.record.id;
-        self.unlist(&entry);
-        self.cache.remove(key);
-        let rx = self.send(Op::Delete {
-            key: key.to_string(),
-            id,
-        })?;
-        Ok((id, rx))
-    }
-
-    /// Removes the file of deleted frame `id`, unless a newer frame of the key already wrote one.
-    fn remove_file(&self, key: &KeyPath, id: u64) -> Result<(), StoreError> {
-        let _files = lock(&self.files);
-        let path = key.file_path(&self.dir);
-        if crate::file::file_frame_id(&path)?.is_some_and(|owner| owner != id) {
-            return Ok(());
-        }
-        crate::file::remove_files(&path)
     }
 
     /// Records the frame's current memory use with the cache.
