@@ -10,6 +10,7 @@
 //! disk), rather than drifting silently.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +30,8 @@ pub(crate) enum Op {
         entry: Vec<u8>,
         record: Vec<u8>,
         schema: Option<Vec<u8>>,
+        /// The frame's committed sequence number, raised to `seq` once durable.
+        durable: Arc<AtomicU64>,
     },
     /// Rewrite a catalog record, dropping log entries `(id, ..=upto)` (after a compaction).
     Compacted {
@@ -70,6 +73,13 @@ pub(crate) fn run(database: Arc<Database>, rx: Receiver<Msg>, max_group: usize, 
             }
         }
         let result = commit_group(&database, &group).map_err(|e| e.to_string());
+        if result.is_ok() {
+            for m in &group {
+                if let Op::Update { seq, durable, .. } = &m.op {
+                    durable.fetch_max(*seq, Ordering::SeqCst);
+                }
+            }
+        }
         if let Err(e) = &result {
             tracing::error!(error = %e, updates = group.len(), "commit failed; the store refuses writes until reopened");
             if let Ok(mut f) = failure.lock() {
@@ -110,6 +120,7 @@ fn commit_group(database: &Database, group: &[Msg]) -> Result<(), StoreError> {
                     entry,
                     record,
                     schema,
+                    ..
                 } => {
                     log.insert((*id, *seq), entry.as_slice()).map_err(db)?;
                     if let Some(s) = schema {

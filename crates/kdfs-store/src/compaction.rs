@@ -12,8 +12,9 @@
 //! next load skips log entries the file already holds, and the next compaction trims them.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -32,9 +33,19 @@ pub(crate) enum Job {
 }
 
 /// The compactor thread: runs jobs until the store stops.
-pub(crate) fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
-    while let Ok(job) = rx.recv() {
+pub(crate) fn run(inner: Weak<Inner>, rx: Receiver<Job>, idle: Duration) {
+    let tick = (idle / 2).clamp(Duration::from_millis(10), Duration::from_secs(10));
+    loop {
+        let job = match rx.recv_timeout(tick) {
+            Ok(job) => Some(job),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let Some(inner) = inner.upgrade() else { break };
+        let Some(job) = job else {
+            compact_idle(&inner, idle);
+            continue;
+        };
         match job {
             Job::Frame(entry) => {
                 entry.lock().compacting = false;
@@ -57,6 +68,23 @@ pub(crate) fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                     let _ = reply.send(result);
                 }
             }
+        }
+    }
+}
+
+/// Compacts frames with log entries that have not been updated for `idle`.
+fn compact_idle(inner: &Inner, idle: Duration) {
+    for entry in inner.entries("") {
+        let due = {
+            let st = entry.lock();
+            !st.deleted
+                && !st.compacting
+                && st.schema.is_some()
+                && st.record.log_rows > 0
+                && st.last_update.elapsed() >= idle
+        };
+        if due && let Err(e) = compact(inner, &entry) {
+            tracing::warn!(key = %entry.key, error = %e, "idle compaction failed; the write log keeps the data");
         }
     }
 }

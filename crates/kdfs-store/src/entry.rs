@@ -1,5 +1,6 @@
 //! One frame's state: its catalog record and schema, and its data when loaded.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arrow::datatypes::SchemaRef;
@@ -30,15 +31,18 @@ pub(crate) struct State {
     pub schema: Option<SchemaRef>,
     /// The rows, when loaded.
     pub data: Option<Rows>,
-    /// Highest sequence number known to be committed. Data holding later (in-flight) updates
+    /// Highest sequence number known to be committed (raised by the committer itself, so an
+    /// update whose caller went away still counts). Data holding later (in-flight) updates
     /// must not be dropped, since reloading from disk would lose them.
-    pub durable_seq: u64,
+    pub durable_seq: Arc<AtomicU64>,
     /// Pinned by `load`: never evicted.
     pub pinned: bool,
     /// Removed from the store; whoever holds the entry must look the key up again.
     pub deleted: bool,
     /// A compaction is queued or running.
     pub compacting: bool,
+    /// When the frame was last updated (idle frames get their log folded by the compactor).
+    pub last_update: std::time::Instant,
 }
 
 impl Entry {
@@ -47,7 +51,7 @@ impl Entry {
         record: CatalogRecord,
         schema: Option<SchemaRef>,
     ) -> Arc<Entry> {
-        let durable_seq = record.seq;
+        let durable_seq = Arc::new(AtomicU64::new(record.seq));
         Arc::new(Entry {
             key,
             state: Mutex::new(State {
@@ -58,6 +62,7 @@ impl Entry {
                 pinned: false,
                 deleted: false,
                 compacting: false,
+                last_update: std::time::Instant::now(),
             }),
         })
     }
@@ -69,7 +74,7 @@ impl Entry {
             Ok(g) => g,
             Err(p) => {
                 let mut g = p.into_inner();
-                if g.durable_seq == g.record.seq {
+                if g.durable() == g.record.seq {
                     g.data = None;
                 }
                 g
@@ -81,7 +86,12 @@ impl Entry {
 impl State {
     /// Whether the data may be dropped from memory now.
     pub(crate) fn evictable(&self) -> bool {
-        !self.pinned && self.durable_seq >= self.record.seq
+        !self.pinned && self.durable() >= self.record.seq
+    }
+
+    /// Highest committed sequence number.
+    pub(crate) fn durable(&self) -> u64 {
+        self.durable_seq.load(Ordering::SeqCst)
     }
 
     /// Estimated memory of the frame if loaded.
@@ -127,7 +137,7 @@ impl State {
         }
         // Everything read is committed; the catalog may lag behind an interrupted compaction.
         self.record.seq = self.record.seq.max(seq);
-        self.durable_seq = self.durable_seq.max(seq);
+        self.durable_seq.fetch_max(seq, Ordering::SeqCst);
         if file_seq > self.record.file_seq {
             self.record.file_seq = file_seq;
         }

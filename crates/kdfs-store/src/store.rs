@@ -87,9 +87,10 @@ impl FrameStore {
             .name("kdfs-commit".into())
             .spawn(move || commit::run(db, commit_rx, max_group, failure))?;
         let weak = Arc::downgrade(&inner);
+        let idle = config.idle_compaction;
         let compactor = std::thread::Builder::new()
             .name("kdfs-compact".into())
-            .spawn(move || compaction::run(weak, compact_rx))?;
+            .spawn(move || compaction::run(weak, compact_rx, idle))?;
         // The compactor must stop before the committer, so it is joined first.
         lock(&inner.threads).extend([compactor, committer]);
         Ok(Arc::new(FrameStore { inner }))
@@ -110,7 +111,7 @@ impl FrameStore {
             Answer::Async(rx) => commit::outcome(rx.await),
             Answer::Sync(rx) => commit::wait_sync(rx),
         };
-        self.inner.finish(&pending.entry, pending.seq, answer)?;
+        self.inner.finish(&pending.entry, pending.compact, answer)?;
         Ok(pending.outcome)
     }
 
@@ -128,7 +129,7 @@ impl FrameStore {
             Answer::Async(rx) => commit::outcome(rx.blocking_recv()),
             Answer::Sync(rx) => commit::wait_sync(rx),
         };
-        self.inner.finish(&pending.entry, pending.seq, answer)?;
+        self.inner.finish(&pending.entry, pending.compact, answer)?;
         Ok(pending.outcome)
     }
 
@@ -405,6 +406,9 @@ impl Inner {
     }
 
     pub(crate) fn get_or_create(&self, key: &KeyPath, index_column: &str) -> Arc<Entry> {
+        if let Ok(e) = self.get(key) {
+            return e;
+        }
         let mut frames = self.frames.write().unwrap_or_else(|p| p.into_inner());
         frames
             .entry(key.clone())

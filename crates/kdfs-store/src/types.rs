@@ -11,18 +11,23 @@ use crate::key::KeyPath;
 pub struct StoreConfig {
     /// Bytes of frame data to keep in memory; least recently used frames are dropped beyond it.
     pub memory_budget: u64,
-    /// A frame whose write log holds at least this many rows is folded into its Arrow file.
+    /// A frame whose write log holds at least this many rows (and at least a quarter of the
+    /// frame's rows) is folded into its Arrow file.
     pub compact_after_rows: u64,
     /// Most updates the committer folds into one redb commit.
     pub max_group: usize,
+    /// A frame with unfolded log entries and no update for this long is compacted, so its
+    /// Arrow file catches up and the log stays short.
+    pub idle_compaction: std::time::Duration,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             memory_budget: 1 << 30,
-            compact_after_rows: 100_000,
+            compact_after_rows: 50_000,
             max_group: 4096,
+            idle_compaction: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -19,7 +19,8 @@ use crate::types::{UpdateMode, UpdateOutcome};
 /// Waits for the committer's answer to an update, then marks it durable.
 pub(crate) struct Pending {
     pub entry: Arc<Entry>,
-    pub seq: u64,
+    /// Whether this update made the frame due for compaction.
+    pub compact: bool,
     pub outcome: UpdateOutcome,
     pub answer: Answer,
 }
@@ -135,6 +136,14 @@ impl Inner {
         st.schema = Some(schema);
         st.note_update(&outcome, batch.num_rows());
         let seq = st.record.seq;
+        // Rewriting the file costs O(frame), so wait until the log holds a quarter of the frame
+        // (amortized O(1) per row) but at least `compact_after_rows` rows.
+        let compact = !st.compacting
+            && st.record.log_rows >= self.config.compact_after_rows.max(st.record.rows / 4);
+        if compact {
+            st.compacting = true;
+        }
+        st.last_update = std::time::Instant::now();
         let op = Op::Update {
             key: key.to_string(),
             id: st.record.id,
@@ -142,6 +151,7 @@ impl Inner {
             entry: entry_bytes,
             record: st.record.encode()?,
             schema: schema_bytes,
+            durable: st.durable_seq.clone(),
         };
         let answer = if sync {
             Answer::Sync(self.send_sync(op)?)
@@ -151,32 +161,19 @@ impl Inner {
         self.account(key, st);
         Ok(Pending {
             entry: entry.clone(),
-            seq,
+            compact,
             outcome,
             answer,
         })
     }
 
-    /// After the committer answered: mark durable, maybe compact, keep memory in budget.
+    /// After the committer answered: maybe queue a compaction, keep memory in budget.
     pub(crate) fn finish(
         &self,
         entry: &Arc<Entry>,
-        seq: u64,
+        compact: bool,
         answer: Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let compact = {
-            let mut st = entry.lock();
-            if answer.is_ok() && seq > st.durable_seq {
-                st.durable_seq = seq;
-            }
-            let due = !st.compacting
-                && !st.deleted
-                && st.record.log_rows >= self.config.compact_after_rows;
-            if due {
-                st.compacting = true;
-            }
-            due
-        };
         if compact && self.send_job(Job::Frame(entry.clone())).is_err() {
             entry.lock().compacting = false;
         }
