@@ -3,24 +3,21 @@
 //! Tables:
 //! * `catalog`: key → [`CatalogRecord`] (bincode), rewritten by every commit touching the frame;
 //! * `schemas`: key → schema (Arrow IPC), written only when a frame's schema changes;
-//! * `log`: (frame id, sequence number) → one update as sent (mode tag + Arrow IPC batch);
+//! * `wal`: the write log, one blob per group commit (see [`crate::log`]);
 //! * `meta`: `next_id` → the next frame id, so ids are never reused (a file left behind by a
 //!   deleted frame can then never be mistaken for a new frame's file).
 
 use std::path::Path;
 
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::codec::{CatalogRecord, decode_log, decode_schema};
+use crate::codec::{CatalogRecord, decode_schema};
 use crate::error::{StoreError, db};
 use crate::key::KeyPath;
-use crate::types::UpdateMode;
 
 pub(crate) const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("catalog");
 pub(crate) const SCHEMAS: TableDefinition<&str, &[u8]> = TableDefinition::new("schemas");
-pub(crate) const LOG: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("log");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub(crate) const NEXT_ID: &str = "next_id";
 
@@ -31,7 +28,7 @@ pub(crate) fn open_db(path: &Path) -> Result<Database, StoreError> {
     {
         txn.open_table(CATALOG).map_err(db)?;
         txn.open_table(SCHEMAS).map_err(db)?;
-        txn.open_table(LOG).map_err(db)?;
+        txn.open_table(crate::log::LOG).map_err(db)?;
         txn.open_table(META).map_err(db)?;
     }
     txn.commit().map_err(db)?;
@@ -75,31 +72,4 @@ pub(crate) fn load_catalog(database: &Database) -> Result<(Vec<Stored>, u64), St
         });
     }
     Ok((out, next_id))
-}
-
-/// The log entries of frame `id` with a sequence number above `after`, in order.
-pub(crate) fn read_log(
-    database: &Database,
-    id: u64,
-    after: u64,
-) -> Result<Vec<(u64, UpdateMode, RecordBatch)>, StoreError> {
-    if after == u64::MAX {
-        return Ok(Vec::new());
-    }
-    let txn = database.begin_read().map_err(db)?;
-    let log = txn.open_table(LOG).map_err(db)?;
-    let mut out = Vec::new();
-    for entry in log.range((id, after + 1)..=(id, u64::MAX)).map_err(db)? {
-        let (k, v) = entry.map_err(db)?;
-        let (mode, batch) = decode_log(v.value())?;
-        out.push((k.value().1, mode, batch));
-    }
-    Ok(out)
-}
-
-/// Number of entries in the whole write log (for tests and diagnostics).
-pub(crate) fn log_len(database: &Database) -> Result<u64, StoreError> {
-    let txn = database.begin_read().map_err(db)?;
-    let log = txn.open_table(LOG).map_err(db)?;
-    log.len().map_err(db)
 }

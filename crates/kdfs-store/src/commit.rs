@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use redb::{Database, Durability, ReadableTable};
 use tokio::sync::oneshot;
 
-use crate::catalog::{CATALOG, LOG, META, NEXT_ID, SCHEMAS};
+use crate::catalog::{CATALOG, META, NEXT_ID, SCHEMAS};
 use crate::error::{StoreError, db};
+use crate::log::{LOG, LogIndex};
 
 /// One write for the committer.
 pub(crate) enum Op {
@@ -63,7 +64,13 @@ pub(crate) struct Msg {
 pub(crate) type Failure = Arc<Mutex<Option<String>>>;
 
 /// Runs the committer until every sender is dropped.
-pub(crate) fn run(database: Arc<Database>, rx: Receiver<Msg>, max_group: usize, failure: Failure) {
+pub(crate) fn run(
+    database: Arc<Database>,
+    log: Arc<Mutex<LogIndex>>,
+    rx: Receiver<Msg>,
+    max_group: usize,
+    failure: Failure,
+) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < max_group {
@@ -72,7 +79,7 @@ pub(crate) fn run(database: Arc<Database>, rx: Receiver<Msg>, max_group: usize, 
                 Err(_) => break,
             }
         }
-        let result = commit_group(&database, &group).map_err(|e| e.to_string());
+        let result = commit_group(&database, &log, &group).map_err(|e| e.to_string());
         if result.is_ok() {
             for m in &group {
                 if let Op::Update { seq, durable, .. } = &m.op {
@@ -100,17 +107,26 @@ pub(crate) fn run(database: Arc<Database>, rx: Receiver<Msg>, max_group: usize, 
     }
 }
 
-fn commit_group(database: &Database, group: &[Msg]) -> Result<(), StoreError> {
+fn commit_group(
+    database: &Database,
+    log: &Mutex<LogIndex>,
+    group: &[Msg],
+) -> Result<(), StoreError> {
+    let mut index = log.lock().unwrap_or_else(|p| p.into_inner());
+    let blob_no = index.next_blob;
     let mut txn = database.begin_write().map_err(db)?;
     txn.set_durability(Durability::Immediate).map_err(db)?;
+    // Entries of this group, packed into one blob at the end.
+    let mut pending: Vec<(u64, u64, &[u8])> = Vec::new();
     {
         let mut catalog = txn.open_table(CATALOG).map_err(db)?;
         let mut schemas = txn.open_table(SCHEMAS).map_err(db)?;
-        let mut log = txn.open_table(LOG).map_err(db)?;
+        let mut wal = txn.open_table(LOG).map_err(db)?;
         let mut meta = txn.open_table(META).map_err(db)?;
         // A hot frame is updated many times per group; write its record once.
         let mut records: HashMap<&str, &[u8]> = HashMap::new();
         let mut max_id = 0;
+        let mut emptied = Vec::new();
         for m in group {
             match &m.op {
                 Op::Update {
@@ -122,7 +138,7 @@ fn commit_group(database: &Database, group: &[Msg]) -> Result<(), StoreError> {
                     schema,
                     ..
                 } => {
-                    log.insert((*id, *seq), entry.as_slice()).map_err(db)?;
+                    pending.push((*id, *seq, entry.as_slice()));
                     if let Some(s) = schema {
                         schemas.insert(key.as_str(), s.as_slice()).map_err(db)?;
                     }
@@ -135,19 +151,31 @@ fn commit_group(database: &Database, group: &[Msg]) -> Result<(), StoreError> {
                     upto,
                     record,
                 } => {
-                    log.retain_in((*id, 0)..=(*id, *upto), |_, _| false)
-                        .map_err(db)?;
+                    // Entries up to `upto` are all in earlier blobs (compaction waited for a
+                    // barrier), and are now in the frame's file.
+                    emptied.extend(index.trim(*id, *upto));
                     records.insert(key, record);
                 }
                 Op::Delete { key, id } => {
                     records.remove(key.as_str());
                     catalog.remove(key.as_str()).map_err(db)?;
                     schemas.remove(key.as_str()).map_err(db)?;
-                    log.retain_in((*id, 0)..=(*id, u64::MAX), |_, _| false)
-                        .map_err(db)?;
+                    pending.retain(|(i, _, _)| i != id);
+                    emptied.extend(index.trim(*id, u64::MAX));
                 }
                 Op::Barrier => {}
             }
+        }
+        for blob in emptied {
+            wal.remove(blob).map_err(db)?;
+        }
+        if !pending.is_empty() {
+            let size = pending.iter().map(|(_, _, e)| e.len() + 20).sum();
+            let mut blob = Vec::with_capacity(size);
+            for (id, seq, entry) in &pending {
+                crate::log::push(&mut blob, *id, *seq, entry);
+            }
+            wal.insert(blob_no, blob.as_slice()).map_err(db)?;
         }
         for (key, record) in records {
             catalog.insert(key, record).map_err(db)?;
@@ -164,6 +192,13 @@ fn commit_group(database: &Database, group: &[Msg]) -> Result<(), StoreError> {
         }
     }
     txn.commit().map_err(db)?;
+    // Only now may loads look for these entries.
+    if !pending.is_empty() {
+        for (id, seq, _) in &pending {
+            index.add(*id, *seq, blob_no);
+        }
+        index.next_blob = blob_no + 1;
+    }
     Ok(())
 }
 

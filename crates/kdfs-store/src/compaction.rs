@@ -98,7 +98,7 @@ pub(crate) fn compact(inner: &Inner, entry: &Arc<Entry>) -> Result<(), StoreErro
         if st.deleted || st.schema.is_none() {
             return Ok(());
         }
-        st.ensure_loaded(key, &inner.dir, &inner.db)?;
+        st.ensure_loaded(key, &inner.disk())?;
         inner.account(key, &st);
         let Some(rows) = st.data.clone() else {
             return Ok(());

@@ -7,14 +7,22 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use redb::Database;
 
-use crate::catalog::read_log;
 use crate::codec::CatalogRecord;
 use crate::error::StoreError;
 use crate::file::{read_file, read_file_range};
 use crate::frame::{Rows, filter_range, prepare};
 use crate::key::KeyPath;
+use crate::log::{LogIndex, read_frame};
 use crate::schema::conform;
 use crate::types::UpdateOutcome;
+
+/// Where a frame's data lives on disk.
+#[derive(Clone, Copy)]
+pub(crate) struct Disk<'a> {
+    pub dir: &'a std::path::Path,
+    pub db: &'a Database,
+    pub log: &'a Mutex<LogIndex>,
+}
 
 /// A frame known to the store. The map of frames holds these behind `Arc`, so a caller can keep
 /// working with an entry that another caller deletes; `deleted` tells it to start over.
@@ -106,9 +114,9 @@ impl State {
     pub(crate) fn ensure_loaded(
         &mut self,
         key: &KeyPath,
-        dir: &std::path::Path,
-        db: &Database,
+        disk: &Disk<'_>,
     ) -> Result<bool, StoreError> {
+        let Disk { dir, db, log } = *disk;
         if self.data.is_some() {
             return Ok(false);
         }
@@ -129,7 +137,7 @@ impl State {
         let mut rows = Rows::from_sorted(schema.clone(), batches)?;
         let mut seq = file_seq;
         let mut log_rows = 0;
-        for (s, mode, batch) in read_log(db, self.record.id, file_seq)? {
+        for (s, mode, batch) in read_frame(db, log, self.record.id, file_seq)? {
             let prepared = prepare(&conform(&batch, &schema)?, mode)?;
             rows.apply(&prepared, mode)?;
             log_rows += batch.num_rows() as u64;
@@ -155,12 +163,12 @@ impl State {
     pub(crate) fn read_uncached(
         &self,
         key: &KeyPath,
-        dir: &std::path::Path,
-        db: &Database,
+        disk: &Disk<'_>,
         lo: i64,
         hi: i64,
         columns: Option<&[usize]>,
     ) -> Result<Vec<RecordBatch>, StoreError> {
+        let Disk { dir, db, log } = *disk;
         let Some(schema) = self.schema.clone() else {
             return Err(StoreError::NotFound {
                 key: key.to_string(),
@@ -172,7 +180,7 @@ impl State {
                 None => (0, Vec::new()),
             };
         let mut rows = Rows::from_sorted(schema.clone(), batches)?;
-        for (_, mode, batch) in read_log(db, self.record.id, file_seq)? {
+        for (_, mode, batch) in read_frame(db, log, self.record.id, file_seq)? {
             let batch = conform(&batch, &schema)?;
             let batch = filter_range(&batch, 0, lo, hi)?;
             if batch.num_rows() > 0 {

@@ -28,6 +28,7 @@ mod error;
 mod file;
 mod frame;
 mod key;
+mod log;
 mod schema;
 mod store;
 mod types;

@@ -17,10 +17,11 @@ use crate::catalog::{load_catalog, open_db};
 use crate::codec::CatalogRecord;
 use crate::commit::{self, Failure, Msg, Op};
 use crate::compaction::{self, Job};
-use crate::entry::{Entry, State};
+use crate::entry::{Disk, Entry, State};
 use crate::error::StoreError;
 use crate::frame::Rows;
 use crate::key::{DB_FILE, KeyPath};
+use crate::log::LogIndex;
 use crate::types::{
     FrameData, KeyInfo, RangeFilter, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
 };
@@ -48,6 +49,8 @@ pub(crate) struct Inner {
     pub files: Mutex<()>,
     /// One compaction at a time (the compactor thread and `shutdown` may both compact).
     pub compact_lock: Mutex<()>,
+    /// Which write-log blobs hold which frame's entries.
+    pub log: Arc<Mutex<LogIndex>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -58,6 +61,7 @@ impl FrameStore {
         std::fs::create_dir_all(dir)?;
         let db = Arc::new(open_db(&dir.join(DB_FILE))?);
         let (stored, next_id) = load_catalog(&db)?;
+        let log = Arc::new(Mutex::new(LogIndex::load(&db)?));
         let mut frames = BTreeMap::new();
         for s in stored {
             frames.insert(s.key.clone(), Entry::new(s.key, s.record, Some(s.schema)));
@@ -80,12 +84,16 @@ impl FrameStore {
             compactions: AtomicU64::new(0),
             files: Mutex::new(()),
             compact_lock: Mutex::new(()),
+            log: log.clone(),
             threads: Mutex::new(Vec::new()),
         });
         let max_group = config.max_group.max(1);
         let committer = std::thread::Builder::new()
             .name("kdfs-commit".into())
-            .spawn(move || commit::run(db, commit_rx, max_group, failure))?;
+            .spawn({
+                let log = log.clone();
+                move || commit::run(db, log, commit_rx, max_group, failure)
+            })?;
         let weak = Arc::downgrade(&inner);
         let idle = config.idle_compaction;
         let compactor = std::thread::Builder::new()
@@ -168,16 +176,9 @@ impl FrameStore {
             && st.estimated_bytes() > self.inner.cache.budget()
         {
             // Too big to cache: read just the range from disk.
-            st.read_uncached(
-                key,
-                &self.inner.dir,
-                &self.inner.db,
-                lo,
-                hi,
-                projection.as_deref(),
-            )?
+            st.read_uncached(key, &self.inner.disk(), lo, hi, projection.as_deref())?
         } else {
-            st.ensure_loaded(key, &self.inner.dir, &self.inner.db)?;
+            st.ensure_loaded(key, &self.inner.disk())?;
             let rows = loaded(&st)?;
             let batches = rows.range(lo, hi, projection.as_deref())?;
             self.inner.account(key, &st);
@@ -224,7 +225,7 @@ impl FrameStore {
         let entry = self.inner.get(key)?;
         let mut st = entry.lock();
         live_schema(key, &st)?;
-        st.ensure_loaded(key, &self.inner.dir, &self.inner.db)?;
+        st.ensure_loaded(key, &self.inner.disk())?;
         st.pinned = true;
         let bytes = st.estimated_bytes();
         self.inner.cache.pin(key, bytes);
@@ -312,7 +313,7 @@ impl FrameStore {
 
     /// Number of entries in the write log (diagnostics).
     pub fn log_entries(&self) -> Result<u64, StoreError> {
-        crate::catalog::log_len(&self.inner.db)
+        Ok(lock(&self.inner.log).len())
     }
 
     /// The store directory.
@@ -368,6 +369,14 @@ fn info_of(key: &KeyPath, st: &State) -> Option<KeyInfo> {
 }
 
 impl Inner {
+    pub(crate) fn disk(&self) -> Disk<'_> {
+        Disk {
+            dir: &self.dir,
+            db: &self.db,
+            log: &self.log,
+        }
+    }
+
     pub(crate) fn check_open(&self) -> Result<(), StoreError> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);

@@ -107,7 +107,7 @@ impl Inner {
                 st.data = Some(Rows::new(s.clone()));
             }
         } else {
-            st.ensure_loaded(key, &self.dir, &self.db)?;
+            st.ensure_loaded(key, &self.disk())?;
         }
         let schema = match (&new_schema, &st.schema) {
             (Some(s), _) | (None, Some(s)) => s.clone(),
