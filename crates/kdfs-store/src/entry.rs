@@ -1,0 +1,205 @@
+//! One frame's state: its catalog record and schema, and its data when loaded.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use redb::Database;
+
+use crate::codec::CatalogRecord;
+use crate::error::StoreError;
+use crate::file::{read_file, read_file_range};
+use crate::frame::{Rows, filter_range, prepare};
+use crate::key::KeyPath;
+use crate::log::{LogIndex, read_frame};
+use crate::schema::conform;
+use crate::types::UpdateOutcome;
+
+/// Where a frame's data lives on disk.
+#[derive(Clone, Copy)]
+pub(crate) struct Disk<'a> {
+    pub dir: &'a std::path::Path,
+    pub db: &'a Database,
+    pub log: &'a Mutex<LogIndex>,
+}
+
+/// A frame known to the store. The map of frames holds these behind `Arc`, so a caller can keep
+/// working with an entry that another caller deletes; `deleted` tells it to start over.
+pub(crate) struct Entry {
+    pub key: KeyPath,
+    state: Mutex<State>,
+}
+
+/// Everything about a frame that changes, under one lock.
+pub(crate) struct State {
+    /// What the catalog holds (kept current in memory, persisted with every commit).
+    pub record: CatalogRecord,
+    /// Current schema; `None` only for a frame being created by its first update.
+    pub schema: Option<SchemaRef>,
+    /// The rows, when loaded.
+    pub data: Option<Rows>,
+    /// Highest sequence number known to be committed (raised by the committer itself, so an
+    /// update whose caller went away still counts). Data holding later (in-flight) updates
+    /// must not be dropped, since reloading from disk would lose them.
+    pub durable_seq: Arc<AtomicU64>,
+    /// Pinned by `load`: never evicted.
+    pub pinned: bool,
+    /// Removed from the store; whoever holds the entry must look the key up again.
+    pub deleted: bool,
+    /// A compaction is queued or running.
+    pub compacting: bool,
+    /// When the frame was last updated (idle frames get their log folded by the compactor).
+    pub last_update: std::time::Instant,
+}
+
+impl Entry {
+    pub(crate) fn new(
+        key: KeyPath,
+        record: CatalogRecord,
+        schema: Option<SchemaRef>,
+    ) -> Arc<Entry> {
+        let durable_seq = Arc::new(AtomicU64::new(record.seq));
+        Arc::new(Entry {
+            key,
+            state: Mutex::new(State {
+                record,
+                schema,
+                data: None,
+                durable_seq,
+                pinned: false,
+                deleted: false,
+                compacting: false,
+                last_update: std::time::Instant::now(),
+            }),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves data that may be half-merged; drop it so it is
+        // reloaded from disk (where only committed updates are).
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => {
+                let mut g = p.into_inner();
+                if g.durable() == g.record.seq {
+                    g.data = None;
+                }
+                g
+            }
+        }
+    }
+}
+
+impl State {
+    /// Whether the data may be dropped from memory now.
+    pub(crate) fn evictable(&self) -> bool {
+        !self.pinned && self.durable() >= self.record.seq
+    }
+
+    /// Highest committed sequence number.
+    pub(crate) fn durable(&self) -> u64 {
+        self.durable_seq.load(Ordering::SeqCst)
+    }
+
+    /// Estimated memory of the frame if loaded.
+    pub(crate) fn estimated_bytes(&self) -> u64 {
+        self.data
+            .as_ref()
+            .map(Rows::bytes)
+            .unwrap_or(self.record.disk_bytes + self.record.log_rows * 64)
+    }
+
+    /// Loads the data (file plus log) if not in memory. Returns whether it loaded.
+    pub(crate) fn ensure_loaded(
+        &mut self,
+        key: &KeyPath,
+        disk: &Disk<'_>,
+    ) -> Result<bool, StoreError> {
+        let Disk { dir, db, log } = *disk;
+        if self.data.is_some() {
+            return Ok(false);
+        }
+        let Some(schema) = self.schema.clone() else {
+            return Err(StoreError::NotFound {
+                key: key.to_string(),
+            });
+        };
+        let (file_seq, batches) = match read_file(&key.file_path(dir), self.record.id)? {
+            Some(c) => (c.seq, c.batches),
+            None => {
+                if self.record.generation > 0 {
+                    tracing::error!(%key, "frame file is missing; only its write log can be recovered");
+                }
+                (0, Vec::new())
+            }
+        };
+        let mut rows = Rows::from_sorted(schema.clone(), batches)?;
+        let mut seq = file_seq;
+        let mut log_rows = 0;
+        for (s, mode, batch) in read_frame(db, log, self.record.id, file_seq)? {
+            let prepared = prepare(&conform(&batch, &schema)?, mode)?;
+            rows.apply(&prepared, mode)?;
+            log_rows += batch.num_rows() as u64;
+            seq = s;
+        }
+        // Everything read is committed; the catalog may lag behind an interrupted compaction.
+        self.record.seq = self.record.seq.max(seq);
+        self.durable_seq.fetch_max(seq, Ordering::SeqCst);
+        if file_seq > self.record.file_seq {
+            self.record.file_seq = file_seq;
+        }
+        self.record.log_rows = log_rows;
+        self.record.rows = rows.num_rows();
+        self.record.first = rows.first();
+        self.record.last = rows.last();
+        self.data = Some(rows);
+        Ok(true)
+    }
+
+    /// Reads `lo..=hi` without loading the whole frame: the file is scanned batch by batch and
+    /// the log is replayed on the rows in range only (an update's effect on one index value
+    /// does not depend on any other index value).
+    pub(crate) fn read_uncached(
+        &self,
+        key: &KeyPath,
+        disk: &Disk<'_>,
+        lo: i64,
+        hi: i64,
+        columns: Option<&[usize]>,
+    ) -> Result<Vec<RecordBatch>, StoreError> {
+        let Disk { dir, db, log } = *disk;
+        let Some(schema) = self.schema.clone() else {
+            return Err(StoreError::NotFound {
+                key: key.to_string(),
+            });
+        };
+        let (file_seq, batches) =
+            match read_file_range(&key.file_path(dir), self.record.id, lo, hi)? {
+                Some(c) => (c.seq, c.batches),
+                None => (0, Vec::new()),
+            };
+        let mut rows = Rows::from_sorted(schema.clone(), batches)?;
+        for (_, mode, batch) in read_frame(db, log, self.record.id, file_seq)? {
+            let batch = conform(&batch, &schema)?;
+            let batch = filter_range(&batch, 0, lo, hi)?;
+            if batch.num_rows() > 0 {
+                rows.apply(&prepare(&batch, mode)?, mode)?;
+            }
+        }
+        rows.range(lo, hi, columns)
+    }
+
+    /// Copies the in-memory counters into the record after an update.
+    pub(crate) fn note_update(&mut self, out: &UpdateOutcome, batch_rows: usize) {
+        if let Some(rows) = &self.data {
+            self.record.rows = rows.num_rows();
+            self.record.first = rows.first();
+            self.record.last = rows.last();
+        } else {
+            self.record.rows = out.rows;
+        }
+        self.record.log_rows += batch_rows as u64;
+        self.record.seq += 1;
+    }
+}

@@ -1,0 +1,214 @@
+//! The write path: staging updates and deletes, and finishing them once committed.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use tokio::sync::oneshot;
+
+use crate::codec::{encode_log, encode_schema};
+use crate::commit::{self, Op};
+use crate::compaction::Job;
+use crate::entry::{Entry, State};
+use crate::error::StoreError;
+use crate::frame::{Rows, prepare};
+use crate::key::KeyPath;
+use crate::schema::{conform, extended_schema};
+use crate::store::{Inner, live_schema, lock};
+use crate::types::{UpdateMode, UpdateOutcome};
+
+/// Waits for the committer's answer to an update, then marks it durable.
+pub(crate) struct Pending {
+    pub entry: Arc<Entry>,
+    /// Whether this update made the frame due for compaction.
+    pub compact: bool,
+    pub outcome: UpdateOutcome,
+    pub answer: Answer,
+}
+
+/// One update on its way in.
+struct Request<'a> {
+    index_column: &'a str,
+    batch: &'a RecordBatch,
+    mode: UpdateMode,
+    /// The encoded log entry.
+    entry_bytes: Vec<u8>,
+    /// Whether the caller will block a thread on the answer.
+    sync: bool,
+}
+
+/// How the caller of an update waits for its commit.
+pub(crate) enum Answer {
+    Async(oneshot::Receiver<Result<(), String>>),
+    Sync(commit::SyncAnswer),
+}
+
+impl Inner {
+    /// Applies an update in memory and hands its log entry to the committer.
+    pub(crate) fn stage(
+        &self,
+        key: &KeyPath,
+        index_column: &str,
+        batch: &RecordBatch,
+        mode: UpdateMode,
+        sync: bool,
+    ) -> Result<Pending, StoreError> {
+        self.check_writable()?;
+        // Encoding is the expensive part of logging; do it before taking any lock.
+        let mut entry_bytes = encode_log(mode, batch)?;
+        loop {
+            let entry = self.get_or_create(key, index_column);
+            let mut st = entry.lock();
+            if st.deleted {
+                continue; // deleted meanwhile: look again
+            }
+            let fresh = st.schema.is_none();
+            let bytes = std::mem::take(&mut entry_bytes);
+            let request = Request {
+                index_column,
+                batch,
+                mode,
+                entry_bytes: bytes,
+                sync,
+            };
+            let result = self.stage_locked(&entry, &mut st, request);
+            if result.is_err() && fresh {
+                // A frame that never got a valid update must not show up in listings.
+                st.deleted = true;
+                drop(st);
+                self.unlist(&entry);
+            }
+            return result;
+        }
+    }
+
+    fn stage_locked(
+        &self,
+        entry: &Arc<Entry>,
+        st: &mut State,
+        request: Request<'_>,
+    ) -> Result<Pending, StoreError> {
+        let Request {
+            index_column,
+            batch,
+            mode,
+            entry_bytes,
+            sync,
+        } = request;
+        let key = &entry.key;
+        if st.record.index_column != index_column {
+            return Err(StoreError::BadIndex {
+                column: index_column.to_string(),
+                reason: format!("frame {key} is indexed by {:?}", st.record.index_column),
+            });
+        }
+        let new_schema = extended_schema(st.schema.as_ref(), index_column, &batch.schema())?;
+        if st.schema.is_none() {
+            if let Some(s) = &new_schema {
+                st.data = Some(Rows::new(s.clone()));
+            }
+        } else {
+            st.ensure_loaded(key, &self.disk())?;
+        }
+        let schema = match (&new_schema, &st.schema) {
+            (Some(s), _) | (None, Some(s)) => s.clone(),
+            (None, None) => return Err(StoreError::Corrupt("frame without schema".into())),
+        };
+        let prepared = prepare(&conform(batch, &schema)?, mode)?;
+        let rows = st
+            .data
+            .as_mut()
+            .ok_or_else(|| StoreError::Corrupt("frame data vanished while locked".into()))?;
+        if new_schema.is_some() {
+            rows.set_schema(schema.clone());
+        }
+        let outcome = match rows.apply(&prepared, mode) {
+            Ok(o) => o,
+            Err(e) => {
+                // The merge may be half done; memory is rebuilt from disk on next use.
+                st.data = None;
+                return Err(e);
+            }
+        };
+        let schema_bytes = match &new_schema {
+            Some(s) => Some(encode_schema(s)?),
+            None => None,
+        };
+        st.schema = Some(schema);
+        st.note_update(&outcome, batch.num_rows());
+        let seq = st.record.seq;
+        // Rewriting the file costs O(frame), so wait until the log holds a quarter of the frame
+        // (amortized O(1) per row) but at least `compact_after_rows` rows.
+        let compact = !st.compacting
+            && st.record.log_rows >= self.config.compact_after_rows.max(st.record.rows / 4);
+        if compact {
+            st.compacting = true;
+        }
+        st.last_update = std::time::Instant::now();
+        let op = Op::Update {
+            key: key.to_string(),
+            id: st.record.id,
+            seq,
+            entry: entry_bytes,
+            record: st.record.encode()?,
+            schema: schema_bytes,
+            durable: st.durable_seq.clone(),
+        };
+        let answer = if sync {
+            Answer::Sync(self.send_sync(op)?)
+        } else {
+            Answer::Async(self.send(op)?)
+        };
+        self.account(key, st);
+        Ok(Pending {
+            entry: entry.clone(),
+            compact,
+            outcome,
+            answer,
+        })
+    }
+
+    /// After the committer answered: maybe queue a compaction, keep memory in budget.
+    pub(crate) fn finish(
+        &self,
+        entry: &Arc<Entry>,
+        compact: bool,
+        answer: Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if compact && self.send_job(Job::Frame(entry.clone())).is_err() {
+            entry.lock().compacting = false;
+        }
+        self.evict();
+        answer
+    }
+
+    pub(crate) fn stage_delete(
+        &self,
+        key: &KeyPath,
+    ) -> Result<(u64, oneshot::Receiver<Result<(), String>>), StoreError> {
+        self.check_writable()?;
+        let entry = self.get(key)?;
+        let mut st = entry.lock();
+        live_schema(key, &st)?;
+        st.deleted = true;
+        st.data = None;
+        st.pinned = false;
+        let id = st.record.id;
+        self.unlist(&entry);
+        self.cache.remove(key);
+        let rx = self.send(Op::Delete {
+            key: key.to_string(),
+            id,
+        })?;
+        Ok((id, rx))
+    }
+
+    /// Removes the file of deleted frame `id`, unless a newer frame of the key already wrote one.
+    pub(crate) fn remove_file(&self, key: &KeyPath, id: u64) -> Result<(), StoreError> {
+        let _files = lock(&self.files);
+        let path = key.file_path(&self.dir);
+        if crate::file::file_frame_id(&path)?.is_some_and(|owner| owner != id) {
+            return Ok(());
+        }
+        crate::file::remove_files(&path)
+    }
+}
