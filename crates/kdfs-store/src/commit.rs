@@ -112,8 +112,8 @@ fn commit_group(
     log: &Mutex<LogIndex>,
     group: &[Msg],
 ) -> Result<(), StoreError> {
-    let mut index = log.lock().unwrap_or_else(|p| p.into_inner());
-    let blob_no = index.next_blob;
+    // The index lock is taken only briefly: loads of other frames read it while we fsync.
+    let blob_no = lock_index(log).next_blob;
     let mut txn = database.begin_write().map_err(db)?;
     txn.set_durability(Durability::Immediate).map_err(db)?;
     // Entries of this group, packed into one blob at the end.
@@ -126,7 +126,7 @@ fn commit_group(
         // A hot frame is updated many times per group; write its record once.
         let mut records: HashMap<&str, &[u8]> = HashMap::new();
         let mut max_id = 0;
-        let mut emptied = Vec::new();
+        let mut trims: Vec<(u64, u64)> = Vec::new();
         for m in group {
             match &m.op {
                 Op::Update {
@@ -153,7 +153,7 @@ fn commit_group(
                 } => {
                     // Entries up to `upto` are all in earlier blobs (compaction waited for a
                     // barrier), and are now in the frame's file.
-                    emptied.extend(index.trim(*id, *upto));
+                    trims.push((*id, *upto));
                     records.insert(key, record);
                 }
                 Op::Delete { key, id } => {
@@ -161,11 +161,20 @@ fn commit_group(
                     catalog.remove(key.as_str()).map_err(db)?;
                     schemas.remove(key.as_str()).map_err(db)?;
                     pending.retain(|(i, _, _)| i != id);
-                    emptied.extend(index.trim(*id, u64::MAX));
+                    trims.push((*id, u64::MAX));
                 }
                 Op::Barrier => {}
             }
         }
+        // Trimming before the commit is safe: trimmed entries are already in the frame's file
+        // (or the frame is gone), and loads skip them either way.
+        let emptied: Vec<u64> = {
+            let mut index = lock_index(log);
+            trims
+                .iter()
+                .flat_map(|(id, upto)| index.trim(*id, *upto))
+                .collect()
+        };
         for blob in emptied {
             wal.remove(blob).map_err(db)?;
         }
@@ -194,12 +203,17 @@ fn commit_group(
     txn.commit().map_err(db)?;
     // Only now may loads look for these entries.
     if !pending.is_empty() {
+        let mut index = lock_index(log);
         for (id, seq, _) in &pending {
             index.add(*id, *seq, blob_no);
         }
         index.next_blob = blob_no + 1;
     }
     Ok(())
+}
+
+fn lock_index(log: &Mutex<LogIndex>) -> std::sync::MutexGuard<'_, LogIndex> {
+    log.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Sends `op` and returns the receiver of its answer.

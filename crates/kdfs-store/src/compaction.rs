@@ -135,6 +135,8 @@ pub(crate) fn compact(inner: &Inner, entry: &Arc<Entry>) -> Result<(), StoreErro
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
+            // Temporary files of compactions interrupted by a crash are garbage now.
+            crate::file::remove_temps(&key.file_path(&inner.dir));
         }
         st.record.generation = generation;
         st.record.file_seq = seq;

@@ -205,6 +205,24 @@ impl Rows {
         // Splice from the back so earlier chunk positions stay valid.
         for (ci, start, end) in groups.into_iter().rev() {
             let rows = new.batch.slice(start, end - start);
+            // Rows that all fall between two chunks (or before the first) need no copy of an
+            // existing chunk: they become a chunk of their own, merged with similar-sized
+            // neighbours so that the chunk count stays small.
+            let c = &self.chunks[ci];
+            let gap_after = keys[start] > c.last();
+            let gap_before = ci == 0 && keys[end - 1] < c.first();
+            if gap_after || gap_before {
+                let at = if gap_after { ci + 1 } else { 0 };
+                out.inserted += (end - start) as u64;
+                let pieces = split(rows)?;
+                for p in &pieces {
+                    self.rows += p.rows() as u64;
+                    self.bytes += p.bytes;
+                }
+                self.chunks.splice(at..at, pieces);
+                self.consolidate_near(at)?;
+                continue;
+            }
             let counts = merge_chunk(
                 &self.chunks[ci],
                 &rows,
@@ -248,25 +266,47 @@ impl Rows {
             if p > l || p + l > MAX_CHUNK_ROWS {
                 break;
             }
-            let b = self
-                .chunks
-                .pop()
-                .ok_or_else(|| StoreError::Corrupt("chunk list".into()))?;
-            let a = self
-                .chunks
-                .pop()
-                .ok_or_else(|| StoreError::Corrupt("chunk list".into()))?;
-            let merged = concat_batches(
-                &self.schema,
-                [
-                    &conform(&a.batch, &self.schema)?,
-                    &conform(&b.batch, &self.schema)?,
-                ],
-            )?;
-            let chunk = Chunk::new(merged)?;
-            self.bytes = self.bytes - a.bytes - b.bytes + chunk.bytes;
-            self.chunks.push(chunk);
+            self.merge_pair(len - 2)?;
         }
+        Ok(())
+    }
+
+    /// Merges chunks next to position `at` while neighbours are of comparable size (the
+    /// smaller at least half the larger), which keeps copies per row logarithmic.
+    fn consolidate_near(&mut self, mut at: usize) -> Result<(), StoreError> {
+        loop {
+            let mut merged = false;
+            for i in [at.saturating_sub(1), at] {
+                if i + 1 >= self.chunks.len() {
+                    continue;
+                }
+                let (a, b) = (self.chunks[i].rows(), self.chunks[i + 1].rows());
+                if a + b <= MAX_CHUNK_ROWS && a.min(b) * 2 >= a.max(b) {
+                    self.merge_pair(i)?;
+                    at = i;
+                    merged = true;
+                    break;
+                }
+            }
+            if !merged {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Replaces chunks `i` and `i + 1` (adjacent, ordered) by their concatenation.
+    fn merge_pair(&mut self, i: usize) -> Result<(), StoreError> {
+        let (a, b) = (&self.chunks[i], &self.chunks[i + 1]);
+        let merged = concat_batches(
+            &self.schema,
+            [
+                &conform(&a.batch, &self.schema)?,
+                &conform(&b.batch, &self.schema)?,
+            ],
+        )?;
+        let chunk = Chunk::new(merged)?;
+        self.bytes = self.bytes - a.bytes - b.bytes + chunk.bytes;
+        self.chunks.splice(i..i + 2, [chunk]);
         Ok(())
     }
 
@@ -474,6 +514,23 @@ mod tests {
         assert_eq!(keys, sorted);
         assert_eq!(keys.len(), 14);
         assert!(f.range(5, 4, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn reverse_and_interleaved_inserts_stay_few_chunks() {
+        let mut f = Rows::new(schema());
+        for t in (0..3000).rev() {
+            apply(&mut f, &[(t * 2, t)], UpdateMode::Append);
+        }
+        assert!(f.chunks.len() <= 24, "{} chunks", f.chunks.len());
+        // Fill the gaps between existing rows, block by block from the back.
+        for block in (0..30).rev() {
+            let rows: Vec<(i64, i64)> = (0..100).map(|i| ((block * 100 + i) * 2 + 1, 0)).collect();
+            apply(&mut f, &rows, UpdateMode::Append);
+        }
+        let keys: Vec<i64> = contents(&f).iter().map(|r| r.0).collect();
+        assert_eq!(keys, (0..6000).collect::<Vec<_>>());
+        assert!(f.chunks.windows(2).all(|w| w[0].last() < w[1].first()));
     }
 
     #[test]
