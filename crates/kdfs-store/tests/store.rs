@@ -414,10 +414,16 @@ async fn crash_between_file_rename_and_catalog_commit_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let k = key("c/d");
     let s = open(dir.path());
-    s.update(&k, "t", bars(&[1, 2, 3], 1.0), UpdateMode::Append).await.unwrap();
+    s.update(&k, "t", bars(&[1, 2, 3], 1.0), UpdateMode::Append)
+        .await
+        .unwrap();
     s.compact_now().await.unwrap();
-    s.update(&k, "t", bars(&[2, 4], 2.0), UpdateMode::Upsert).await.unwrap();
-    s.update(&k, "t", bars(&[2, 5], 3.0), UpdateMode::Append).await.unwrap();
+    s.update(&k, "t", bars(&[2, 4], 2.0), UpdateMode::Upsert)
+        .await
+        .unwrap();
+    s.update(&k, "t", bars(&[2, 5], 3.0), UpdateMode::Append)
+        .await
+        .unwrap();
     drop(s);
     // The database as it was before the second compaction committed...
     let saved = dir.path().join("saved.redb");
@@ -434,8 +440,14 @@ async fn crash_between_file_rename_and_catalog_commit_loses_nothing() {
         column_f64(&d.batches, "px"),
         vec![Some(1.0), Some(2.0), Some(1.0), Some(2.0), Some(3.0)]
     );
-    assert_eq!(s.stats().log_rows, 0, "entries already in the file are not counted again");
-    s.update(&k, "t", bars(&[6], 4.0), UpdateMode::Append).await.unwrap();
+    assert_eq!(
+        s.stats().log_rows,
+        0,
+        "entries already in the file are not counted again"
+    );
+    s.update(&k, "t", bars(&[6], 4.0), UpdateMode::Append)
+        .await
+        .unwrap();
     s.compact_now().await.unwrap();
     assert_eq!(s.log_entries().unwrap(), 0);
     assert_eq!(s.info(&k).unwrap().rows, 6);
@@ -449,7 +461,9 @@ async fn idle_frames_are_compacted_in_the_background() {
         ..StoreConfig::default()
     };
     let s = FrameStore::open(dir.path(), config).unwrap();
-    s.update(&key("idle"), "t", bars(&[1], 1.0), UpdateMode::Append).await.unwrap();
+    s.update(&key("idle"), "t", bars(&[1], 1.0), UpdateMode::Append)
+        .await
+        .unwrap();
     // Wait for the event, not for a time: the loop ends as soon as the log is folded.
     for _ in 0..1000 {
         if s.log_entries().unwrap() == 0 {
