@@ -1,1 +1,2 @@
+pub mod query;
 pub mod sql;

@@ -24,6 +24,7 @@ mod frames;
 mod pushdown;
 mod scan;
 pub mod source;
+mod store_source;
 mod table;
 
 #[cfg(test)]
@@ -32,3 +33,4 @@ mod tests;
 pub use engine::{EngineLimits, FRAMES_FUNCTION, SqlEngine, SqlStream};
 pub use error::SqlError;
 pub use source::{BatchIter, FrameMeta, FrameSource, IndexRange, MemorySource, SourceError};
+pub use store_source::StoreFrames;

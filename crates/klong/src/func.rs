@@ -30,8 +30,11 @@ pub enum Func {
     Native {
         /// Name for messages.
         name: String,
-        /// Arity (0..=3).
+        /// Arity (0..=3); the fewest arguments it accepts.
         arity: usize,
+        /// The most arguments it accepts (equal to `arity` unless registered as variadic,
+        /// like a server's `.df(key)` / `.df(key;from;to)`).
+        max_arity: usize,
         /// Implementation.
         f: NativeFn,
     },

@@ -424,8 +424,13 @@ impl Interp {
                 let inner = inner.clone();
                 self.invoke(&inner, pargs.len())
             }
-            Func::Native { arity, f: nf, .. } => {
-                if n != *arity {
+            Func::Native {
+                arity,
+                max_arity,
+                f: nf,
+                ..
+            } => {
+                if n < *arity || n > *max_arity {
                     return self.arity_err(f);
                 }
                 self.tick()?;

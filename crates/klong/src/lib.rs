@@ -131,6 +131,22 @@ impl Klong {
         self.set(name, v);
     }
 
+    /// Register a native function accepting between `min_arity` and `max_arity` arguments
+    /// (at most 3); it receives exactly the arguments given. Its arity as seen by `@` and
+    /// adverbs is `min_arity`.
+    pub fn register_variadic<F>(&mut self, name: &str, min_arity: usize, max_arity: usize, f: F)
+    where
+        F: Fn(&[Value]) -> Result<Value, KlongError> + 'static,
+    {
+        let v = sys::native_variadic(
+            name,
+            min_arity.min(3),
+            max_arity.min(3),
+            std::rc::Rc::new(move |_: &mut Interp, a: &[Value]| f(a)),
+        );
+        self.set(name, v);
+    }
+
     /// Register a native function that may call back into the interpreter.
     pub fn register_with_interp<F>(&mut self, name: &str, arity: usize, f: F)
     where

@@ -18,9 +18,15 @@ thread_local! {
 
 /// Make a native function value.
 pub fn native(name: &str, arity: usize, f: NativeFn) -> Value {
+    native_variadic(name, arity, arity, f)
+}
+
+/// Make a native function value accepting `arity..=max_arity` arguments.
+pub fn native_variadic(name: &str, arity: usize, max_arity: usize, f: NativeFn) -> Value {
     Value::Func(Rc::new(Func::Native {
         name: name.to_string(),
         arity,
+        max_arity: max_arity.max(arity),
         f,
     }))
 }

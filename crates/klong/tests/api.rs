@@ -140,6 +140,17 @@ fn natives_and_output_capture() {
 }
 
 #[test]
+fn variadic_natives_take_only_their_arities() {
+    let mut k = Klong::new();
+    k.register_variadic(".n", 1, 3, |a| Ok(Value::Int(a.len() as i64)));
+    assert_eq!(ev(&mut k, ".n(7)"), "1");
+    assert_eq!(ev(&mut k, ".n(7;8)"), "2");
+    assert_eq!(ev(&mut k, ".n(7;8;9)"), "3");
+    assert_eq!(ev(&mut k, ".n'[1 2]"), "[1 1]");
+    assert_eq!(k.eval(".n()").unwrap_err().kind, ErrorKind::Arity);
+}
+
+#[test]
 fn capabilities_default_to_none() {
     let mut k = Klong::new();
     for src in [
