@@ -35,7 +35,7 @@ fn kdfs_bin() -> Option<PathBuf> {
 }
 
 /// A kdfs server on `port` (0 = any) storing under `dir`; returns it and its port.
-fn kdfs(bin: &PathBuf, dir: &std::path::Path, port: u16) -> (Proc, u16) {
+fn kdfs(bin: &std::path::Path, dir: &std::path::Path, port: u16) -> (Proc, u16) {
     let bin = bin.to_str().expect("utf-8 path");
     let dir = dir.to_str().expect("utf-8 path");
     let port = port.to_string();
