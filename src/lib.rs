@@ -1,1 +1,2 @@
+pub mod repl;
 pub mod sql;
