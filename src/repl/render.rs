@@ -326,7 +326,7 @@ mod tests {
     #[test]
     fn csv_and_json_print_every_row() {
         let (schema, batch) = sample(3);
-        let csv = batches(&schema, &[batch.clone()], Format::Csv, 1).unwrap();
+        let csv = batches(&schema, std::slice::from_ref(&batch), Format::Csv, 1).unwrap();
         assert_eq!(csv, "t,sym,px\n0,AAPL,100.0\n1,,100.25\n2,AAPL,100.5");
         let json = batches(&schema, &[batch], Format::Json, 1).unwrap();
         let rows: Vec<serde_json::Value> = json
