@@ -148,6 +148,13 @@ impl ReplHelper {
             _ if word.is_empty() => Vec::new(),
             _ => {
                 let mut v = key_matches();
+                // SQL also names a frame with dots instead of slashes: historical.minute.AAPL.
+                v.extend(
+                    self.keys
+                        .iter()
+                        .map(|k| k.replace('/', "."))
+                        .filter(|k| k.starts_with(word)),
+                );
                 v.extend(sql_matches(word, SQL_KEYWORDS));
                 v
             }
@@ -267,6 +274,10 @@ mod tests {
         assert_eq!(start, 15);
         assert_eq!(c, vec!["hist/minute/AAPL".to_string()]);
         assert_eq!(complete("select * fr").1, vec!["from".to_string()]);
+        assert_eq!(
+            complete("select * from hist.minute.M").1,
+            vec!["hist.minute.MSFT".to_string()]
+        );
         assert_eq!(
             complete("SELECT x FROM t WHER").1,
             vec!["WHERE".to_string()]
