@@ -1,2 +1,3 @@
 pub mod query;
+pub mod repl;
 pub mod sql;
