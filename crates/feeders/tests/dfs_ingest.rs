@@ -23,11 +23,16 @@ fn kdfs_bin() -> Option<PathBuf> {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(DFS_CLIENT).with_file_name("kdfs"),
     };
-    if path.exists() {
+    // A kdfs without the `server` subcommand (an old build) cannot serve these tests either.
+    let serves = std::process::Command::new(&path)
+        .args(["server", "--help"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if serves {
         Some(path)
     } else {
         eprintln!(
-            "notice: skipping: no kdfs binary at {} (build the workspace or set KDFS_BIN)",
+            "notice: skipping: no kdfs binary with a `server` command at {} (build the workspace or set KDFS_BIN)",
             path.display()
         );
         None
