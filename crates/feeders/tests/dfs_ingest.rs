@@ -27,7 +27,7 @@ fn kdfs_bin() -> Option<PathBuf> {
     let serves = std::process::Command::new(&path)
         .args(["server", "--help"])
         .output()
-        .is_ok_and(|o| o.status.success());
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--dir"));
     if serves {
         Some(path)
     } else {
