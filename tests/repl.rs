@@ -118,7 +118,6 @@ fn first_json(out: &str) -> serde_json::Value {
 }
 
 #[test]
-#[ignore = "needs `kdfs server` and `kdfs repl` in the CLI (branch server): un-ignore after merging"]
 fn piped_script_runs_every_kind_of_input() {
     let server = start_server();
     store_trades(&server.addr);
@@ -168,7 +167,6 @@ rm no/such/key
 }
 
 #[test]
-#[ignore = "needs `kdfs server` and `kdfs repl` in the CLI (branch server): un-ignore after merging"]
 fn dash_c_runs_one_command() {
     let server = start_server();
     let out = repl(&server, &["-c", "stats"], "");
@@ -184,7 +182,6 @@ fn dash_c_runs_one_command() {
 }
 
 #[test]
-#[ignore = "needs `kdfs server` and `kdfs repl` in the CLI (branch server): un-ignore after merging"]
 fn no_server_is_reported() {
     // Port 1 is never a kdfs server.
     let out = Command::new(KDFS)
@@ -259,7 +256,6 @@ fn tmux_available() -> bool {
 }
 
 #[test]
-#[ignore = "needs `kdfs server` and `kdfs repl` in the CLI (branch server): un-ignore after merging"]
 fn interactive_session_in_a_terminal() {
     if !tmux_available() {
         println!("tmux is not installed: skipping the interactive REPL test");

@@ -1,0 +1,86 @@
+//! `kdfs server`: run the database.
+
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::size::parse_size;
+use crate::server::{Server, ServerConfig};
+
+/// Options of `kdfs server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Data directory (created if missing).
+    #[arg(long, default_value = "/tmp/dfs")]
+    pub dir: PathBuf,
+    /// Address to listen on. Keep the default unless clients on other machines need access.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Port to listen on; 0 picks a free one (the address is printed on stdout).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Memory for cached frames, e.g. 512MiB, 2GB, 1073741824.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    pub memory: u64,
+    /// Connections served at once; more are refused with a "busy" error.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
+    /// Largest protocol message accepted or sent, e.g. 256MiB.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub max_frame: u64,
+    /// Require clients to present this token.
+    #[arg(long)]
+    pub token: Option<String>,
+}
+
+/// Run the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
+    let config = ServerConfig {
+        dir: args.dir,
+        bind: args.bind,
+        port: args.port,
+        memory: args.memory,
+        max_connections: args.max_connections,
+        max_frame: usize::try_from(args.max_frame).unwrap_or(usize::MAX),
+        token: args.token,
+    };
+    let server = Server::bind(config).await?;
+    let addr = server.local_addr();
+    tracing::info!(%addr, "listening");
+    // Scripts and tests wait for this line to know the server is ready and on which port.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "kdfs listening on {addr}").context("writing to stdout")?;
+    stdout.flush().context("writing to stdout")?;
+    server.run(shutdown_signal()).await?;
+    Ok(0)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}

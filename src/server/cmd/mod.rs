@@ -1,0 +1,119 @@
+//! One module per request kind. [`dispatch`] routes a request to its module and writes the
+//! reply; single-reply commands return a [`Response`], streaming ones write to the connection.
+
+mod delete;
+mod keys;
+mod klong;
+mod load;
+mod ping;
+mod read;
+mod sql;
+mod stats;
+mod unload;
+mod update;
+
+use kdfs_client::{CodecError, ErrorKind, Request, Response};
+use kdfs_store::{KeyPath, StoreError};
+use std::sync::Arc;
+
+use super::connection::Connection;
+use super::state::ServerState;
+
+/// What the connection does after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Wait for the next request.
+    Continue,
+    /// Close the connection (the client said goodbye).
+    Close,
+}
+
+/// Serve one request. `Err` means the connection itself failed (the reply could not be sent).
+pub async fn dispatch(
+    state: &Arc<ServerState>,
+    conn: &mut Connection,
+    id: u64,
+    request: Request,
+) -> Result<Flow, CodecError> {
+    let name = request.name();
+    tracing::trace!(id, request = name, "request");
+    let reply = match request {
+        Request::Ping => ping::run(),
+        Request::Update {
+            key,
+            index,
+            upsert,
+            ipc,
+        } => update::run(state, &key, &index, upsert, ipc).await,
+        Request::Read {
+            key,
+            start,
+            end,
+            columns,
+            rows,
+        } => {
+            let query = read::ReadQuery {
+                key,
+                start,
+                end,
+                columns,
+                rows,
+            };
+            return read::run(state, conn, id, query)
+                .await
+                .map(|()| Flow::Continue);
+        }
+        Request::Stats { level } => stats::run(state, level),
+        Request::ListKeys { prefix } => keys::run(state, &prefix),
+        Request::Delete { key } => delete::run(state, &key).await,
+        Request::Load { key } => load::run(state, &key).await,
+        Request::Unload { key } => unload::run(state, &key),
+        Request::Sql { query } => {
+            return sql::run(state, conn, id, query)
+                .await
+                .map(|()| Flow::Continue);
+        }
+        Request::Klong { code } => klong::run(state, code).await,
+        Request::Hello { .. } => Response::error(
+            ErrorKind::Protocol,
+            "hello was already received on this connection; send it only once",
+        ),
+        Request::Close => {
+            conn.write(id, Response::Done).await?;
+            return Ok(Flow::Close);
+        }
+    };
+    if let Response::Error { kind, message } = &reply {
+        tracing::debug!(id, request = name, %kind, message, "request failed");
+    }
+    conn.write(id, reply).await?;
+    Ok(Flow::Continue)
+}
+
+/// Validate a key path from the wire.
+fn parse_key(key: &str) -> Result<KeyPath, Response> {
+    KeyPath::parse(key).map_err(store_error)
+}
+
+/// The error reply for a store error.
+fn store_error(error: StoreError) -> Response {
+    let kind = match &error {
+        StoreError::InvalidKey { .. } => ErrorKind::InvalidKey,
+        StoreError::NotFound { .. } => ErrorKind::NotFound,
+        StoreError::TypeConflict { .. } => ErrorKind::Conflict,
+        StoreError::BadIndex { .. }
+        | StoreError::BadBatch { .. }
+        | StoreError::UnknownColumn { .. } => ErrorKind::BadRequest,
+        _ => ErrorKind::Internal,
+    };
+    if kind == ErrorKind::Internal {
+        tracing::error!(%error, "store failure");
+    }
+    Response::error(kind, error.to_string())
+}
+
+/// The error reply for a panicked or cancelled blocking task.
+fn task_error(error: tokio::task::JoinError) -> Response {
+    tracing::error!(%error, "request task failed");
+    Response::error(ErrorKind::Internal, format!("internal error: {error}"))
+}

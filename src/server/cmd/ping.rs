@@ -1,0 +1,8 @@
+//! `Ping`: liveness check.
+
+use kdfs_client::Response;
+
+/// Answer a ping.
+pub fn run() -> Response {
+    Response::Pong
+}

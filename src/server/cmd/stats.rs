@@ -1,0 +1,82 @@
+//! `Stats`: server statistics as JSON.
+//!
+//! Level 0 has the memory figures of the original kdfs (`memory_used`, `memory_free`,
+//! `memory_max`) plus totals and the configuration; level 1 adds the frames loaded in
+//! memory with their sizes; level 2 adds every stored key.
+
+use kdfs_client::{ErrorKind, Response};
+use serde_json::{Value, json};
+
+use crate::server::ServerState;
+
+/// Statistics at `level` (0, 1 or 2).
+pub fn run(state: &ServerState, level: u8) -> Response {
+    if level > 2 {
+        return Response::error(
+            ErrorKind::BadRequest,
+            format!("stats level {level} does not exist; use 0, 1 or 2"),
+        );
+    }
+    let value = collect(state, level);
+    match serde_json::to_string(&value) {
+        Ok(json) => Response::Stats { json },
+        Err(e) => Response::error(ErrorKind::Internal, format!("cannot encode stats: {e}")),
+    }
+}
+
+/// Build the statistics object.
+pub fn collect(state: &ServerState, level: u8) -> Value {
+    let stats = state.store.stats();
+    let config = &state.config;
+    let mut value = json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "memory_used": stats.memory_used,
+        "memory_free": stats.memory_max.saturating_sub(stats.memory_used),
+        "memory_max": stats.memory_max,
+        "frames": stats.frames,
+        "rows": stats.rows,
+        "disk_bytes": stats.disk_bytes,
+        "log_rows": stats.log_rows,
+        "compactions": stats.compactions,
+        "connections": state.connections(),
+        "uptime_s": state.started.elapsed().as_secs(),
+        "config": {
+            "dir": config.dir.display().to_string(),
+            "bind": config.bind,
+            "port": config.port,
+            "memory": config.memory,
+            "max_connections": config.max_connections,
+            "max_frame": config.max_frame,
+        },
+    });
+    if level >= 1 {
+        let loaded: Vec<Value> = stats
+            .loaded
+            .iter()
+            .map(|(key, bytes)| json!({ "key": key.as_str(), "bytes": bytes }))
+            .collect();
+        value["loaded"] = Value::Array(loaded);
+    }
+    if level >= 2 {
+        let keys: Vec<Value> = state
+            .store
+            .keys("")
+            .into_iter()
+            .map(|info| {
+                json!({
+                    "key": info.key.as_str(),
+                    "index": info.index_column,
+                    "rows": info.rows,
+                    "first": info.first,
+                    "last": info.last,
+                    "columns": info.schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>(),
+                    "disk_bytes": info.disk_bytes,
+                    "loaded": info.loaded,
+                    "mem_bytes": info.mem_bytes,
+                })
+            })
+            .collect();
+        value["keys"] = Value::Array(keys);
+    }
+    value
+}

@@ -1,0 +1,58 @@
+//! [`Connection`]: one client socket, read and written one protocol frame at a time.
+
+use futures::{SinkExt, StreamExt};
+use kdfs_client::{CodecError, RequestFrame, Response, ResponseFrame, ServerCodec};
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+/// A framed client connection.
+#[derive(Debug)]
+pub struct Connection {
+    framed: Framed<TcpStream, ServerCodec>,
+    peer: SocketAddr,
+}
+
+impl Connection {
+    /// Wrap an accepted socket; frames larger than `max_frame` bytes are refused.
+    pub fn new(stream: TcpStream, peer: SocketAddr, max_frame: usize) -> Connection {
+        // Replies are small and latency matters more than packet count.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
+        Connection {
+            framed: Framed::new(stream, ServerCodec::with_max_frame(max_frame)),
+            peer,
+        }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The next request, or `None` once the client has closed the socket.
+    pub async fn read_request(&mut self) -> Result<Option<RequestFrame>, CodecError> {
+        self.framed.next().await.transpose()
+    }
+
+    /// Send one response frame and flush it.
+    pub async fn write(&mut self, id: u64, response: Response) -> Result<(), CodecError> {
+        self.framed.send(ResponseFrame { id, response }).await
+    }
+
+    /// Queue one response frame without flushing (for streams; call [`Connection::flush`]).
+    pub async fn feed(&mut self, id: u64, response: Response) -> Result<(), CodecError> {
+        self.framed.feed(ResponseFrame { id, response }).await
+    }
+
+    /// Flush queued frames to the socket.
+    pub async fn flush(&mut self) -> Result<(), CodecError> {
+        SinkExt::<ResponseFrame>::flush(&mut self.framed).await
+    }
+
+    /// The largest frame this connection sends or accepts.
+    pub fn max_frame(&self) -> usize {
+        self.framed.codec().max_frame()
+    }
+}

@@ -1,0 +1,206 @@
+//! The kdfs TCP server: accepts connections, speaks the [`kdfs_client::protocol`], serves
+//! requests from a [`kdfs_store::FrameStore`].
+//!
+//! Structure (after tokio's mini-redis): [`Server`] owns the listener and the accept loop;
+//! each accepted socket becomes a [`connection::Connection`] driven by [`handler`], which
+//! does the handshake and hands every request to the matching module under [`cmd`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), kdfs::server::ServerError> {
+//! use kdfs::server::{Server, ServerConfig};
+//! let config = ServerConfig { dir: "/tmp/dfs".into(), port: 0, ..ServerConfig::default() };
+//! let server = Server::bind(config).await?;
+//! println!("listening on {}", server.local_addr());
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod cmd;
+pub mod connection;
+pub mod handler;
+pub mod state;
+
+use kdfs_client::{DEFAULT_MAX_FRAME, ErrorKind, Response};
+use kdfs_store::{FrameStore, StoreConfig, StoreError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use connection::Connection;
+pub use state::ServerState;
+
+/// Everything `kdfs server` can be told.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Address to listen on (default `127.0.0.1`).
+    pub bind: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Memory budget for cached frames, in bytes.
+    pub memory: u64,
+    /// Connections served at once; more are answered `Busy` and closed.
+    pub max_connections: usize,
+    /// Largest protocol frame accepted or sent, in bytes.
+    pub max_frame: usize,
+    /// Token clients must present in the handshake, if any.
+    pub token: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            dir: PathBuf::from("/tmp/dfs"),
+            bind: "127.0.0.1".to_string(),
+            port: 8000,
+            memory: 1 << 30,
+            max_connections: 256,
+            max_frame: DEFAULT_MAX_FRAME,
+            token: None,
+        }
+    }
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The data directory could not be opened.
+    #[error("cannot open the data directory {dir}: {source}")]
+    Store {
+        /// The directory.
+        dir: PathBuf,
+        /// What went wrong.
+        source: StoreError,
+    },
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source} (is another server using that port?)")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// Closing the store at shutdown failed.
+    #[error("shutting down the store failed: {0}")]
+    Shutdown(StoreError),
+    /// A background task panicked (a bug; see the log).
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+/// A bound, not yet running, server.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<ServerState>,
+}
+
+impl Server {
+    /// Open the store under `config.dir` and bind the listening socket.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        let store_config = StoreConfig {
+            memory_budget: config.memory,
+            ..StoreConfig::default()
+        };
+        let dir = config.dir.clone();
+        let store = tokio::task::spawn_blocking(move || FrameStore::open(&dir, store_config))
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?
+            .map_err(|source| ServerError::Store {
+                dir: config.dir.clone(),
+                source,
+            })?;
+        let addr = format!("{}:{}", config.bind, config.port);
+        let listener = match TcpListener::bind(&addr).await {
+            Ok(l) => l,
+            Err(source) => {
+                // Do not leave the store half-open behind us.
+                let _ = store.shutdown();
+                return Err(ServerError::Bind { addr, source });
+            }
+        };
+        Ok(Server {
+            listener,
+            state: Arc::new(ServerState::new(store, config)),
+        })
+    }
+
+    /// The address the server listens on (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], self.state.config.port)))
+    }
+
+    /// Shared state (the store and the configuration).
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    /// Serve until `shutdown` completes, then stop accepting, let in-flight requests finish
+    /// and close the store.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let Server { listener, state } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // Every connection task holds a clone of `done_tx`; when all are dropped, `recv`
+        // returns `None` and every connection has finished.
+        let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+        let permits = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let max_frame = state.config.max_frame;
+            let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                tracing::warn!(%peer, max = state.config.max_connections, "refusing connection: at the limit");
+                tokio::spawn(async move {
+                    let mut conn = Connection::new(stream, peer, max_frame);
+                    let busy = Response::error(
+                        ErrorKind::Busy,
+                        "the server is at its connection limit (--max-connections); try again later",
+                    );
+                    let _ = conn.write(0, busy).await;
+                });
+                continue;
+            };
+            let state = Arc::clone(&state);
+            let stop = stop_rx.clone();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                let _guard = state.track_connection();
+                let conn = Connection::new(stream, peer, max_frame);
+                handler::serve(&state, conn, stop).await;
+                drop(permit);
+                drop(done);
+            });
+        }
+
+        tracing::info!("shutting down: waiting for open requests to finish");
+        let _ = stop_tx.send(true);
+        drop(listener);
+        drop(done_tx);
+        let _ = done_rx.recv().await;
+        let store = Arc::clone(&state.store);
+        tokio::task::spawn_blocking(move || store.shutdown())
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?
+            .map_err(ServerError::Shutdown)?;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Helpers shared by the end-to-end tests: start the real `kdfs` binary on 127.0.0.1 with
+//! port 0, read the address it prints, and kill it when the test ends.
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use arrow::array::{Array, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use kdfs_client::Client;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+
+/// Path of the `kdfs` binary under test.
+pub fn kdfs_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kdfs"))
+}
+
+/// A running `kdfs server`; killed on drop.
+pub struct ServerProc {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The port.
+    pub port: u16,
+}
+
+impl ServerProc {
+    /// Start a server on `dir` with extra arguments (e.g. `["--memory", "1MiB"]`).
+    pub fn start(dir: &Path, extra: &[&str]) -> ServerProc {
+        let mut child = Command::new(kdfs_bin())
+            .args([
+                "server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--log",
+                "warn",
+                "--dir",
+            ])
+            .arg(dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn kdfs server");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read server stdout");
+        let addr = line
+            .trim()
+            .strip_prefix("kdfs listening on ")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("server did not start; first stdout line: {line:?}")
+            })
+            .to_string();
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+        ServerProc {
+            child,
+            _stdout: stdout,
+            addr,
+            port,
+        }
+    }
+
+    /// A connected client.
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.addr).await.expect("connect")
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A minute-bar-like batch: `t` (Int64) and `c` (Float64 = t * 1.5 + offset).
+pub fn bars(ts: &[i64], offset: f64) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("t", DataType::Int64, false),
+        Field::new("c", DataType::Float64, true),
+    ]));
+    let closes: Vec<f64> = ts.iter().map(|&t| t as f64 * 1.5 + offset).collect();
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(ts.to_vec())),
+            Arc::new(Float64Array::from(closes)),
+        ],
+    )
+    .unwrap()
+}
+
+/// All values of Int64 column `name` across `batches`.
+pub fn ints(batches: &[RecordBatch], name: &str) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let col = b
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            let a = col
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("Int64 column");
+            (0..a.len()).map(|i| a.value(i)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// All values of Float64 column `name` across `batches` (nulls as `None`).
+pub fn floats(batches: &[RecordBatch], name: &str) -> Vec<Option<f64>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let col = b
+                .column_by_name(name)
+                .unwrap_or_else(|| panic!("no column {name}"));
+            let a = col
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("Float64 column");
+            (0..a.len())
+                .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Total rows.
+pub fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
