@@ -77,7 +77,8 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn write(
+/// Write `batches` to `out` in `format`.
+pub(crate) fn write(
     out: &mut dyn Write,
     format: ExportFormat,
     schema: &arrow::datatypes::SchemaRef,

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod connect;
 pub mod export;
 pub mod import;
+pub mod query;
 pub mod server;
 pub mod size;
 
@@ -19,6 +20,8 @@ Examples:
   kdfs import historical/minute/AAPL aapl.csv --index t
   kdfs ls historical/minute
   kdfs export historical/minute/AAPL --from 1704205800000 --to 1704229200000 --format csv -o aapl.csv
+  kdfs sql \"SELECT key, avg(c) FROM frames('historical/minute') GROUP BY key\"
+  kdfs klong '+/.df(\"historical/minute/AAPL\")?\"c\"'
   kdfs stats --level 1
   kdfs rm historical/minute/AAPL";
 
@@ -68,6 +71,14 @@ pub enum Command {
     /// Drop a frame from the server's memory (it stays on disk).
     #[command(after_help = "Example:\n  kdfs unload historical/minute/AAPL")]
     Unload(admin::KeyArgs),
+    /// Run a SQL query on the server and print the result.
+    #[command(
+        after_help = "Example:\n  kdfs sql \"SELECT * FROM historical.minute.AAPL LIMIT 5\" --format csv"
+    )]
+    Sql(query::SqlArgs),
+    /// Evaluate Klong code on the server and print the value.
+    #[command(after_help = "Example:\n  kdfs klong '.keys(\"historical/minute\")'")]
+    Klong(query::KlongArgs),
     /// Interactive SQL and Klong console against a running server.
     #[command(
         after_help = "Examples:\n  kdfs repl\n  kdfs repl -c stats\n  kdfs repl < script.txt"
@@ -96,6 +107,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rm(args) => admin::rm(args).await,
         Command::Load(args) => admin::load(args).await,
         Command::Unload(args) => admin::unload(args).await,
+        Command::Sql(args) => query::sql(args).await,
+        Command::Klong(args) => query::klong(args).await,
         Command::Repl(args) => crate::repl::run(args).await,
     }
 }

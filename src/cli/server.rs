@@ -32,6 +32,12 @@ pub struct ServerArgs {
     /// Require clients to present this token.
     #[arg(long)]
     pub token: Option<String>,
+    /// Time limit of one SQL query or Klong evaluation, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub query_timeout: u64,
+    /// Let server-side Klong read and write files (.ic .oc .ac .l). Off by default.
+    #[arg(long)]
+    pub allow_files: bool,
 }
 
 /// Run the server until Ctrl-C or SIGTERM.
@@ -44,6 +50,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
         max_connections: args.max_connections,
         max_frame: usize::try_from(args.max_frame).unwrap_or(usize::MAX),
         token: args.token,
+        query_timeout: std::time::Duration::from_secs(args.query_timeout.max(1)),
+        allow_files: args.allow_files,
     };
     let server = Server::bind(config).await?;
     let addr = server.local_addr();

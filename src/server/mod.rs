@@ -26,9 +26,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::query::{KlongBindings, KlongConfig, KlongService};
+use crate::sql::{EngineLimits, FrameSource, SqlEngine, StoreFrames};
 use connection::Connection;
 pub use state::ServerState;
 
@@ -49,6 +52,10 @@ pub struct ServerConfig {
     pub max_frame: usize,
     /// Token clients must present in the handshake, if any.
     pub token: Option<String>,
+    /// Time limit of one SQL query or Klong evaluation.
+    pub query_timeout: Duration,
+    /// Let server-side Klong read and write files (`.ic .oc .ac .l`).
+    pub allow_files: bool,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +68,8 @@ impl Default for ServerConfig {
             max_connections: 256,
             max_frame: DEFAULT_MAX_FRAME,
             token: None,
+            query_timeout: Duration::from_secs(30),
+            allow_files: false,
         }
     }
 }
@@ -87,6 +96,9 @@ pub enum ServerError {
     /// Closing the store at shutdown failed.
     #[error("shutting down the store failed: {0}")]
     Shutdown(StoreError),
+    /// The SQL engine or the Klong interpreter could not be started.
+    #[error("cannot start the query engines: {0}")]
+    Query(String),
     /// A background task panicked (a bug; see the log).
     #[error("internal task failed: {0}")]
     Task(String),
@@ -96,6 +108,35 @@ pub enum ServerError {
 pub struct Server {
     listener: TcpListener,
     state: Arc<ServerState>,
+}
+
+/// Build the SQL engine and the Klong interpreter over one shared view of the store.
+fn start_engines(
+    store: &Arc<FrameStore>,
+    config: &ServerConfig,
+) -> Result<(Arc<SqlEngine>, Arc<KlongService>), ServerError> {
+    let frames = Arc::new(StoreFrames::new(Arc::clone(store)));
+    let source: Arc<dyn FrameSource> = frames.clone();
+    let limits = EngineLimits {
+        timeout: config.query_timeout,
+        ..EngineLimits::default()
+    };
+    let sql = SqlEngine::new(Arc::clone(&source), limits)
+        .map_err(|e| ServerError::Query(e.to_string()))?;
+    let sql = Arc::new(sql);
+    let klong_config = KlongConfig {
+        timeout: config.query_timeout,
+        allow_files: config.allow_files,
+        ..KlongConfig::default()
+    };
+    let bindings = KlongBindings {
+        source,
+        sink: Some(frames),
+        sql: Some(Arc::clone(&sql)),
+    };
+    let klong = KlongService::start(klong_config, bindings)
+        .map_err(|e| ServerError::Query(e.to_string()))?;
+    Ok((sql, Arc::new(klong)))
 }
 
 impl Server {
@@ -113,6 +154,13 @@ impl Server {
                 dir: config.dir.clone(),
                 source,
             })?;
+        let (sql, klong) = match start_engines(&store, &config) {
+            Ok(engines) => engines,
+            Err(e) => {
+                let _ = store.shutdown();
+                return Err(e);
+            }
+        };
         let addr = format!("{}:{}", config.bind, config.port);
         let listener = match TcpListener::bind(&addr).await {
             Ok(l) => l,
@@ -124,7 +172,7 @@ impl Server {
         };
         Ok(Server {
             listener,
-            state: Arc::new(ServerState::new(store, config)),
+            state: Arc::new(ServerState::new(store, config, sql, klong)),
         })
     }
 

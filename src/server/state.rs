@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::ServerConfig;
+use crate::query::KlongService;
+use crate::sql::SqlEngine;
 
 /// What every connection handler can reach.
 pub struct ServerState {
@@ -15,16 +17,27 @@ pub struct ServerState {
     pub config: ServerConfig,
     /// When the server started (for `uptime_s`).
     pub started: Instant,
+    /// The SQL engine over the store (one per server, shared by all connections).
+    pub sql: Arc<SqlEngine>,
+    /// The server's one Klong interpreter (globals persist between requests).
+    pub klong: Arc<KlongService>,
     connections: AtomicU64,
 }
 
 impl ServerState {
-    /// Shared state around an open store.
-    pub fn new(store: Arc<FrameStore>, config: ServerConfig) -> ServerState {
+    /// Shared state around an open store and the query engines built over it.
+    pub fn new(
+        store: Arc<FrameStore>,
+        config: ServerConfig,
+        sql: Arc<SqlEngine>,
+        klong: Arc<KlongService>,
+    ) -> ServerState {
         ServerState {
             store,
             config,
             started: Instant::now(),
+            sql,
+            klong,
             connections: AtomicU64::new(0),
         }
     }

@@ -19,7 +19,7 @@ use crate::server::connection::Connection;
 /// Rows per `Batch` message (before splitting further to fit the frame limit).
 const CHUNK_ROWS: usize = 64 * 1024;
 /// Room left in a frame for the message envelope around the IPC bytes.
-const ENVELOPE: usize = 1024;
+pub(super) const ENVELOPE: usize = 1024;
 
 /// What to read.
 #[derive(Debug, Clone)]
@@ -162,7 +162,10 @@ fn chunks(batch: &RecordBatch) -> Vec<RecordBatch> {
 }
 
 /// Encode `batch`, halving it until every piece fits in `max` bytes.
-fn encode_fitting(batch: &RecordBatch, max: usize) -> Result<Vec<(Vec<u8>, u64)>, Response> {
+pub(super) fn encode_fitting(
+    batch: &RecordBatch,
+    max: usize,
+) -> Result<Vec<(Vec<u8>, u64)>, Response> {
     let bytes = ipc::encode_batch(batch)
         .map_err(|e| Response::error(ErrorKind::Internal, format!("cannot encode rows: {e}")))?;
     if bytes.len() <= max {
