@@ -47,6 +47,8 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
             "memory": config.memory,
             "max_connections": config.max_connections,
             "max_frame": config.max_frame,
+            "query_timeout_s": config.query_timeout.as_secs_f64(),
+            "allow_files": config.allow_files,
         },
     });
     if level >= 1 {
