@@ -147,7 +147,7 @@ rm no/such/key
         .expect("ls lists the key");
     assert!(ls_line.contains(" 3 "), "{ls_line}");
     // SQL: an aligned table and a row count.
-    assert!(stdout.contains("| t | c     |"), "{stdout}");
+    assert!(stdout.contains("| t |     c |"), "{stdout}");
     assert!(stdout.contains("| 3 | 12.25 |"), "{stdout}");
     assert!(stdout.contains("(3 rows)"), "{stdout}");
     // Klong: the multi-line definition, then its call.
@@ -286,7 +286,7 @@ fn interactive_session_in_a_terminal() {
     // Keep the pane after the REPL exits so its last screen can be read.
     tmux.cmd(&["set-option", "-t", "repl", "remain-on-exit", "on"]);
 
-    let screen = tmux.wait_for("the banner and prompt", |s| s.contains("?> "));
+    let screen = tmux.wait_for("the banner and prompt", |s| s.contains("?>"));
     assert!(
         screen.contains(&format!("connected to {}", server.addr)),
         "{screen}"
