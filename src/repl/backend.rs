@@ -26,24 +26,8 @@ pub enum BackendError {
     Connection(String),
 }
 
-/// One stored frame as listed by `ls`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyRow {
-    /// Key path, e.g. `historical/minute/AAPL`.
-    pub key: String,
-    /// Number of rows in the frame.
-    pub rows: u64,
-    /// Smallest index value, if the frame has rows.
-    pub first: Option<i64>,
-    /// Largest index value, if the frame has rows.
-    pub last: Option<i64>,
-    /// Column names, index column first.
-    pub columns: Vec<String>,
-    /// Bytes used on disk.
-    pub disk_bytes: u64,
-    /// Whether the frame is currently held in memory.
-    pub loaded: bool,
-}
+/// One stored frame as listed by `ls` (the protocol's own entry).
+pub type KeyRow = kdfs_client::KeyEntry;
 
 /// The result of an SQL query.
 #[derive(Debug, Clone)]

@@ -69,18 +69,7 @@ impl ReplBackend for ClientBackend {
             .list_keys(prefix)
             .await
             .map_err(client_error)?;
-        Ok(keys
-            .into_iter()
-            .map(|k| KeyRow {
-                key: k.key,
-                rows: k.rows,
-                first: k.first,
-                last: k.last,
-                columns: k.columns,
-                disk_bytes: k.disk_bytes,
-                loaded: k.loaded,
-            })
-            .collect())
+        Ok(keys)
     }
 
     async fn load(&self, key: &str) -> Result<(), BackendError> {
