@@ -240,6 +240,110 @@ async fn klong_reads_lists_queries_and_stores_frames() {
     assert_eq!(c.klong("1+1").await.unwrap().display, "2");
 }
 
+#[tokio::test]
+async fn sql_joins_frames_and_buckets_time_with_date_bin() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(dir.path(), &[]);
+    let mut c = server.client().await;
+    seed(&mut c).await;
+
+    // A join of two frames on the index: MSFT's closes are AAPL's plus 500 at every minute.
+    let r = c
+        .sql(&format!(
+            "SELECT a.t, m.c - a.c AS spread FROM historical.minute.AAPL a \
+             JOIN historical.minute.MSFT m ON a.t = m.t WHERE a.t < {} ORDER BY a.t",
+            5 * MINUTE
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        ints(&r.batches, "t"),
+        (0..5).map(|i| i * MINUTE).collect::<Vec<_>>()
+    );
+    assert_eq!(floats(&r.batches, "spread"), vec![Some(500.0); 5]);
+
+    // 15-minute buckets of the epoch-ms index through its `ts` timestamp column.
+    let r = c
+        .sql(
+            "SELECT date_bin(INTERVAL '15 minutes', ts) AS bucket, count(*) AS n, \
+             avg(c) AS a, CAST(min(t) AS BIGINT) AS first \
+             FROM historical.minute.GOOG GROUP BY 1 ORDER BY 1",
+        )
+        .await
+        .unwrap();
+    let width = 15 * MINUTE;
+    let buckets: Vec<i64> = (0..BARS * MINUTE / width).map(|b| b * width).collect();
+    assert_eq!(ints(&r.batches, "first"), buckets);
+    assert_eq!(ints(&r.batches, "n"), vec![15; buckets.len()]);
+    for (got, start) in floats(&r.batches, "a").iter().zip(&buckets) {
+        let want: f64 = (0..15)
+            .map(|i| close(start + i * MINUTE, 1000.0))
+            .sum::<f64>()
+            / 15.0;
+        let got = got.unwrap();
+        assert!((got - want).abs() < 1e-6, "bucket {start}: {got} vs {want}");
+    }
+    let labels = strings(&r.batches, "bucket");
+    assert_eq!(labels[0], "1970-01-01T00:00:00");
+    assert_eq!(labels[1], "1970-01-01T00:15:00");
+
+    // date_trunc agrees with the integer hour arithmetic.
+    let r = c
+        .sql(
+            "SELECT date_trunc('hour', ts) AS h, count(*) AS n \
+             FROM historical.minute.AAPL GROUP BY 1 ORDER BY 1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(ints(&r.batches, "n"), vec![60, 60]);
+    assert_eq!(
+        strings(&r.batches, "h"),
+        vec!["1970-01-01T00:00:00", "1970-01-01T01:00:00"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expensive_sql_is_cancelled_while_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(dir.path(), &["--query-timeout", "1"]);
+    let mut c = server.client().await;
+    seed(&mut c).await;
+
+    // 360^4 (about 1.7e10) joined rows: hours of work, far beyond the one-second limit.
+    let mut heavy = server.client().await;
+    let expensive = tokio::spawn(async move {
+        let r = heavy
+            .sql(
+                "SELECT sum(a.c * b.c + c.c - d.c) AS s FROM frames('historical/minute') a, \
+                 frames('historical/minute') b, frames('historical/minute') c, \
+                 frames('historical/minute') d",
+            )
+            .await;
+        (r.map(|r| rows(&r.batches)), heavy)
+    });
+    c.ping().await.unwrap();
+    let r = c
+        .sql("SELECT count(*) AS n FROM historical.minute.AAPL")
+        .await
+        .unwrap();
+    assert_eq!(ints(&r.batches, "n"), vec![BARS]);
+    assert_eq!(c.klong("3*4").await.unwrap().display, "12");
+
+    let (result, mut heavy) = tokio::time::timeout(std::time::Duration::from_secs(60), expensive)
+        .await
+        .expect("the expensive query was not cancelled within a minute")
+        .unwrap();
+    let (kind, message) = server_error(result);
+    assert_eq!(kind, ErrorKind::Timeout);
+    assert!(message.contains("--query-timeout"), "{message}");
+    // The connection is still usable afterwards.
+    let r = heavy
+        .sql("SELECT count(*) AS n FROM historical.minute.MSFT")
+        .await
+        .unwrap();
+    assert_eq!(ints(&r.batches, "n"), vec![BARS]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_klong_is_cancelled_while_others_are_served() {
     let dir = tempfile::tempdir().unwrap();
@@ -285,6 +389,19 @@ async fn file_and_system_functions_are_refused_by_default() {
 }
 
 #[tokio::test]
+async fn operator_flag_enables_running_programs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(dir.path(), &["--allow-system"]);
+    let mut c = server.client().await;
+    // `.sys` returns the program's exit status.
+    assert_eq!(c.klong(".sys(\"exit 3\")").await.unwrap().display, "3");
+    // Files stay off: each capability has its own flag.
+    let (kind, message) = server_error(c.klong(".ic(\"/etc/passwd\")").await);
+    assert_eq!(kind, ErrorKind::Unsupported);
+    assert!(message.contains("--allow-files"), "{message}");
+}
+
+#[tokio::test]
 async fn cli_sql_and_klong_print_results() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProc::start(dir.path(), &[]);
@@ -321,6 +438,22 @@ async fn cli_sql_and_klong_print_results() {
     let (ok, out, err) = run(&["sql", query, "--format", "json"]);
     assert!(ok, "{err}");
     assert!(out.trim_start().starts_with("[{\"t\":0"), "{out}");
+
+    let arrow_file = dir.path().join("result.arrow");
+    let (ok, _, err) = run(&[
+        "sql",
+        query,
+        "--format",
+        "arrow",
+        "-o",
+        arrow_file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let reader =
+        arrow::ipc::reader::FileReader::try_new(std::fs::File::open(&arrow_file).unwrap(), None)
+            .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    assert_eq!(ints(&batches, "t"), vec![0, 60_000]);
 
     let (ok, out, err) = run(&["klong", "+/[1 2 3]"]);
     assert!(ok, "{err}");

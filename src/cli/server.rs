@@ -38,6 +38,14 @@ pub struct ServerArgs {
     /// Let server-side Klong read and write files (.ic .oc .ac .l). Off by default.
     #[arg(long)]
     pub allow_files: bool,
+    /// Let server-side Klong run programs with .sys. Off by default: anyone who can reach
+    /// the port could then run commands as the server's user.
+    #[arg(long)]
+    pub allow_system: bool,
+    /// Largest result one SQL query or Klong evaluation may return, e.g. 64MiB; larger
+    /// results are refused with an error instead of exhausting memory.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub max_result: u64,
 }
 
 /// Run the server until Ctrl-C or SIGTERM.
@@ -52,6 +60,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
         token: args.token,
         query_timeout: std::time::Duration::from_secs(args.query_timeout.max(1)),
         allow_files: args.allow_files,
+        allow_system: args.allow_system,
+        max_result: usize::try_from(args.max_result).unwrap_or(usize::MAX),
     };
     let server = Server::bind(config).await?;
     let addr = server.local_addr();

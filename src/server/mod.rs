@@ -35,6 +35,9 @@ use crate::sql::{EngineLimits, FrameSource, SqlEngine, StoreFrames};
 use connection::Connection;
 pub use state::ServerState;
 
+/// Default largest result of one query: 256 MiB.
+pub const DEFAULT_MAX_RESULT: usize = 256 << 20;
+
 /// Everything `kdfs server` can be told.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -56,6 +59,10 @@ pub struct ServerConfig {
     pub query_timeout: Duration,
     /// Let server-side Klong read and write files (`.ic .oc .ac .l`).
     pub allow_files: bool,
+    /// Let server-side Klong run programs (`.sys`).
+    pub allow_system: bool,
+    /// Largest result one SQL query or Klong evaluation may return, in bytes.
+    pub max_result: usize,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +77,8 @@ impl Default for ServerConfig {
             token: None,
             query_timeout: Duration::from_secs(30),
             allow_files: false,
+            allow_system: false,
+            max_result: DEFAULT_MAX_RESULT,
         }
     }
 }
@@ -119,6 +128,7 @@ fn start_engines(
     let source: Arc<dyn FrameSource> = frames.clone();
     let limits = EngineLimits {
         timeout: config.query_timeout,
+        max_result_bytes: config.max_result,
         ..EngineLimits::default()
     };
     let sql = SqlEngine::new(Arc::clone(&source), limits)
@@ -127,6 +137,8 @@ fn start_engines(
     let klong_config = KlongConfig {
         timeout: config.query_timeout,
         allow_files: config.allow_files,
+        allow_system: config.allow_system,
+        max_result_bytes: config.max_result,
         ..KlongConfig::default()
     };
     let bindings = KlongBindings {

@@ -49,6 +49,8 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
             "max_frame": config.max_frame,
             "query_timeout_s": config.query_timeout.as_secs_f64(),
             "allow_files": config.allow_files,
+            "allow_system": config.allow_system,
+            "max_result": config.max_result,
         },
     });
     if level >= 1 {
