@@ -8,9 +8,8 @@ pub fn reduce(op: Op, x: &Value) -> Option<Value> {
     match x {
         Value::Ints(v) if !v.is_empty() => match op {
             Op::Plus => {
-                // One pass in i128 (cannot overflow for any realistic length); promote to a
-                // bigint only when the total does not fit in i64.
-                let s: i128 = v.iter().map(|&e| e as i128).sum();
+                // Exact total; promote to a bigint only when it does not fit in i64.
+                let s = sum_i64(v);
                 Some(match i64::try_from(s) {
                     Ok(i) => Value::Int(i),
                     Err(_) => Value::big(num_bigint::BigInt::from(s)),
@@ -44,6 +43,30 @@ pub fn reduce(op: Op, x: &Value) -> Option<Value> {
         },
         _ => None,
     }
+}
+
+/// Exact sum of `i64`s.
+///
+/// Chunks of 2^22 elements are summed with wrapping `i64` adds (vectorizable) while an OR of
+/// `e + 2^40` records whether every element lies in [-2^40, 2^40); if so the chunk total is
+/// below 2^62 in magnitude and the wrapping sum is exact. Otherwise that chunk is redone in
+/// `i128`.
+pub fn sum_i64(v: &[i64]) -> i128 {
+    const K: u64 = 1 << 40;
+    let mut total: i128 = 0;
+    for c in v.chunks(1 << 22) {
+        let (mut s, mut f) = (0i64, 0u64);
+        for &e in c {
+            s = s.wrapping_add(e);
+            f |= (e as u64).wrapping_add(K);
+        }
+        total += if f < 2 * K {
+            s as i128
+        } else {
+            c.iter().map(|&e| e as i128).sum()
+        };
+    }
+    total
 }
 
 /// `op\x` for typed vectors.

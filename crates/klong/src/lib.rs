@@ -25,6 +25,7 @@ mod error;
 mod format;
 mod func;
 mod interp;
+mod intkern;
 mod io;
 #[cfg(feature = "json")]
 pub mod json;
