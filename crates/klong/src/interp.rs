@@ -315,6 +315,9 @@ impl Interp {
                 Ok(Value::Func(Rc::new(Func::Proj(fv, vals))))
             }
             Expr::AdvMonad(verb, advs, x) => {
+                if let Some(r) = crate::fused::adv_monad(self, verb, advs, x) {
+                    return r;
+                }
                 let x = self.eval(x)?;
                 let c = self.verb(verb)?;
                 let (last, c) = chain(c, advs);

@@ -24,6 +24,7 @@ mod dict;
 mod error;
 mod format;
 mod func;
+mod fused;
 mod interp;
 mod intkern;
 mod io;
