@@ -94,34 +94,73 @@ fn update<F: Fn(i64, i64) -> (i64, i64)>(f: F, v: &mut [i64], other: Arg, place:
 pub fn in_place(op: Op, v: &mut [i64], other: Arg, place: Place) -> Option<usize> {
     match op {
         Op::Plus | Op::Minus => {
-            let f = if op == Op::Plus { add } else { sub };
-            if update(f, v, other, place) >= 0 {
+            // Direct calls (not a fn pointer) so each loop is inlined and vectorized.
+            let mask = if op == Op::Plus {
+                update(add, v, other, place)
+            } else {
+                update(sub, v, other, place)
+            };
+            if mask >= 0 {
                 return None;
             }
             // Wrapping addition and subtraction are exact inverses: restore the operand.
-            if op == Op::Plus || place == Place::Left {
-                let undo = if op == Op::Plus { sub } else { add };
-                update(undo, v, other, Place::Left);
+            if op == Op::Plus {
+                update(sub, v, other, Place::Left);
+            } else if place == Place::Left {
+                update(add, v, other, Place::Left);
             } else {
                 update(|r, o| (o.wrapping_sub(r), 0), v, other, Place::Left);
             }
             Some(0)
         }
-        Op::Star => {
-            // A product cannot be undone (a zero factor loses the original), so stop at the
-            // first overflowing element.
-            let step = |e: &mut i64, o: i64| match e.checked_mul(o) {
-                Some(r) => {
-                    *e = r;
-                    true
-                }
-                None => false,
-            };
-            match other {
-                Arg::V(b) => v.iter_mut().zip(b).position(|(e, &o)| !step(e, o)),
-                Arg::S(s) => v.iter_mut().position(|e| !step(e, s)),
-            }
-        }
+        Op::Star => mul_in_place(v, other),
         _ => Some(0),
     }
+}
+
+/// `v *= other` in place, chunk by chunk. A chunk whose factors all lie in [-2^31, 2^31)
+/// cannot overflow and is multiplied with wrapping (vectorizable) arithmetic; any other chunk
+/// is multiplied element by element with checks, stopping at the first overflow (a product
+/// cannot be undone, since a zero factor loses the original).
+fn mul_in_place(v: &mut [i64], other: Arg) -> Option<usize> {
+    const K: u64 = 1 << 31;
+    const CHUNK: usize = 512;
+    let small = |e: i64| (e as u64).wrapping_add(K);
+    for (c, chunk) in v.chunks_mut(CHUNK).enumerate() {
+        let start = c * CHUNK;
+        let o = match other {
+            Arg::V(b) => Arg::V(&b[start..start + chunk.len()]),
+            s => s,
+        };
+        let f = chunk.iter().fold(0, |f, &e| f | small(e))
+            | match o {
+                Arg::V(b) => b.iter().fold(0, |f, &e| f | small(e)),
+                Arg::S(s) => small(s),
+            };
+        if f < 2 * K {
+            match o {
+                Arg::V(b) => chunk
+                    .iter_mut()
+                    .zip(b)
+                    .for_each(|(e, &q)| *e = e.wrapping_mul(q)),
+                Arg::S(s) => chunk.iter_mut().for_each(|e| *e = e.wrapping_mul(s)),
+            }
+            continue;
+        }
+        let step = |e: &mut i64, q: i64| match e.checked_mul(q) {
+            Some(r) => {
+                *e = r;
+                true
+            }
+            None => false,
+        };
+        let stop = match o {
+            Arg::V(b) => chunk.iter_mut().zip(b).position(|(e, &q)| !step(e, q)),
+            Arg::S(s) => chunk.iter_mut().position(|e| !step(e, s)),
+        };
+        if let Some(i) = stop {
+            return Some(start + i);
+        }
+    }
+    None
 }

@@ -120,38 +120,58 @@ pub fn scan(op: Op, x: &Value) -> Option<Value> {
     }
 }
 
-/// Stable ascending permutation of `keys` by LSD radix sort (8-bit digits; passes whose digit
-/// is the same for every key are skipped). Keys travel with their indices so every pass reads
-/// sequentially.
-pub fn radix_grade(keys: &[u64]) -> Vec<usize> {
-    let n = keys.len();
-    let mut counts = [[0usize; 256]; 8];
-    for &k in keys {
-        for (p, c) in counts.iter_mut().enumerate() {
-            c[((k >> (p * 8)) & 0xff) as usize] += 1;
+/// Stable ascending permutation of `keys`: most-significant-digit radix sort on the bits
+/// where the keys differ (up to 11 bits per level), finishing small buckets with a
+/// comparison sort. Keys travel with their indices; scatters are stable and every bucket
+/// starts in index order, and the final sorts order by (key, index), so equal keys keep
+/// their index order.
+pub fn radix_grade(keys: &[u64]) -> Vec<i64> {
+    let mut a: Vec<(u64, u32)> = keys.iter().copied().zip(0u32..).collect();
+    let mut tmp: Vec<(u64, u32)> = vec![(0, 0); a.len()];
+    msd(&mut a, &mut tmp);
+    a.into_iter().map(|(_, i)| i as i64).collect()
+}
+
+fn msd(a: &mut [(u64, u32)], tmp: &mut [(u64, u32)]) {
+    const BITS: u32 = 11;
+    if a.len() <= 256 {
+        a.sort_unstable();
+        return;
+    }
+    let (mn, mx) = a
+        .iter()
+        .fold((u64::MAX, 0), |(l, h), &(k, _)| (l.min(k), h.max(k)));
+    if mn == mx {
+        return; // all keys equal: already in index order
+    }
+    // Keys in [mn, mx] share every bit above the highest bit where mn and mx differ.
+    let high = 64 - (mn ^ mx).leading_zeros();
+    let shift = high.saturating_sub(BITS);
+    let mask = (1usize << (high - shift)) - 1;
+    let digit = |k: u64| ((k >> shift) as usize) & mask;
+    let mut start = vec![0usize; mask + 2];
+    for &(k, _) in a.iter() {
+        start[digit(k) + 1] += 1;
+    }
+    for d in 1..start.len() {
+        start[d] += start[d - 1];
+    }
+    let mut pos = start.clone();
+    for &e in a.iter() {
+        let d = digit(e.0);
+        tmp[pos[d]] = e;
+        pos[d] += 1;
+    }
+    a.copy_from_slice(tmp);
+    if shift == 0 {
+        return; // the digit was the whole remaining key
+    }
+    for w in start.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        if hi - lo > 1 {
+            msd(&mut a[lo..hi], &mut tmp[lo..hi]);
         }
     }
-    let mut cur: Vec<(u64, u32)> = keys.iter().copied().zip(0u32..).collect();
-    let mut tmp: Vec<(u64, u32)> = vec![(0, 0); n];
-    for (pass, count) in counts.iter().enumerate() {
-        if count.contains(&n) {
-            continue;
-        }
-        let shift = pass * 8;
-        let mut pos = [0usize; 256];
-        let mut acc = 0;
-        for d in 0..256 {
-            pos[d] = acc;
-            acc += count[d];
-        }
-        for &(k, i) in &cur {
-            let d = ((k >> shift) & 0xff) as usize;
-            tmp[pos[d]] = (k, i);
-            pos[d] += 1;
-        }
-        std::mem::swap(&mut cur, &mut tmp);
-    }
-    cur.into_iter().map(|(_, i)| i as usize).collect()
 }
 
 /// Order-preserving map of an `i64` to `u64`.

@@ -178,16 +178,28 @@ pub fn grade(a: &Value, down: bool) -> KResult<Value> {
     if n == 0 {
         return Ok(Value::nil());
     }
+    // Typed vectors: radix sort straight to the result vector.
+    let radix = match a {
+        Value::Ints(v) if n < u32::MAX as usize => Some(crate::kernels::radix_grade(
+            &v.iter()
+                .map(|&x| crate::kernels::int_key(x))
+                .collect::<Vec<u64>>(),
+        )),
+        Value::Reals(v) if n < u32::MAX as usize => Some(crate::kernels::radix_grade(
+            &v.iter()
+                .map(|&x| crate::kernels::real_key(x))
+                .collect::<Vec<u64>>(),
+        )),
+        _ => None,
+    };
+    if let Some(mut idx) = radix {
+        if down {
+            idx.reverse();
+        }
+        return Ok(Value::ints(idx));
+    }
     let mut idx: Vec<usize> = (0..n).collect();
     match a {
-        Value::Ints(v) if n < u32::MAX as usize => {
-            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::int_key(x)).collect();
-            idx = crate::kernels::radix_grade(&keys);
-        }
-        Value::Reals(v) if n < u32::MAX as usize => {
-            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::real_key(x)).collect();
-            idx = crate::kernels::radix_grade(&keys);
-        }
         Value::Str(v) => idx.sort_by_key(|&i| v[i]),
         _ => {
             let items = a.items();
