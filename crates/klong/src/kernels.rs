@@ -46,12 +46,29 @@ pub fn reduce(op: Op, x: &Value) -> Option<Value> {
 }
 
 /// Exact sum of `i64`s.
-///
+pub fn sum_i64(v: &[i64]) -> i128 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `sum_i64_avx2` only requires AVX2, which the CPU has (checked above).
+        // Measured need (`+/v`, 10M ints, 4 alternating runs of 10 on the loaded 2-core
+        // build machine): 21.7-26.0 ms with AVX2 code, 25.7-28.6 ms with baseline x86-64.
+        return unsafe { sum_i64_avx2(v) };
+    }
+    sum_i64_generic(v)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum_i64_avx2(v: &[i64]) -> i128 {
+    sum_i64_generic(v)
+}
+
 /// Chunks of 2^22 elements are summed with wrapping `i64` adds (vectorizable) while an OR of
 /// `e + 2^40` records whether every element lies in [-2^40, 2^40); if so the chunk total is
 /// below 2^62 in magnitude and the wrapping sum is exact. Otherwise that chunk is redone in
 /// `i128`.
-pub fn sum_i64(v: &[i64]) -> i128 {
+#[inline(always)]
+fn sum_i64_generic(v: &[i64]) -> i128 {
     const K: u64 = 1 << 40;
     let mut total: i128 = 0;
     for c in v.chunks(1 << 22) {
