@@ -1,12 +1,11 @@
 //! Structural (non-atomic) verbs: take, drop, join, index, grade, group, reshape, ...
 
-use crate::dict::Key;
+use crate::dict::{FastMap, Key};
 use crate::error::{ErrorKind, KResult, err, type_err};
 use crate::interp::Interp;
 use crate::print::readable;
 use crate::value::Value;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 fn is_seq(v: &Value) -> bool {
@@ -243,7 +242,7 @@ pub fn group(a: &Value) -> KResult<Value> {
             }
         }
         Value::Ints(v) => {
-            let mut map: HashMap<i64, usize> = HashMap::new();
+            let mut map: FastMap<i64, usize> = FastMap::default();
             for (i, &x) in v.iter().enumerate() {
                 let g = *map.entry(x).or_insert_with(|| {
                     groups.push(Vec::new());
@@ -253,7 +252,7 @@ pub fn group(a: &Value) -> KResult<Value> {
             }
         }
         _ => {
-            let mut map: HashMap<Key, usize> = HashMap::new();
+            let mut map: FastMap<Key, usize> = FastMap::default();
             for (i, x) in a.items().into_iter().enumerate() {
                 let g = *map.entry(Key(x)).or_insert_with(|| {
                     groups.push(Vec::new());
@@ -282,7 +281,10 @@ pub fn range(a: &Value) -> KResult<Value> {
     if !is_seq(a) {
         return type_err("range", &[a]);
     }
-    let mut seen: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<
+        Key,
+        std::hash::BuildHasherDefault<crate::dict::KeyHasher>,
+    > = Default::default();
     let mut out = Vec::new();
     for x in a.items() {
         if seen.insert(Key(x.clone())) {
