@@ -191,6 +191,34 @@ fn msd(a: &mut [(u64, u32)], tmp: &mut [(u64, u32)]) {
     }
 }
 
+/// Stable ascending permutation of ints whose values span a small range (at most twice the
+/// length, or 2^17), by counting sort: one pass to count, one to place. `None` otherwise.
+pub fn counting_grade(v: &[i64]) -> Option<Vec<i64>> {
+    let (mn, mx) = v
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)));
+    let span = mx as i128 - mn as i128 + 1;
+    if span <= 0 || span > (v.len().max(1 << 16) * 2) as i128 {
+        return None;
+    }
+    // `e - mn` lies in [0, span) for every element, so the wrapping difference is exact.
+    let digit = |e: i64| e.wrapping_sub(mn) as usize;
+    let mut pos = vec![0usize; span as usize + 1];
+    for &e in v {
+        pos[digit(e) + 1] += 1;
+    }
+    for d in 1..pos.len() {
+        pos[d] += pos[d - 1];
+    }
+    let mut out = vec![0i64; v.len()];
+    for (i, &e) in v.iter().enumerate() {
+        let d = digit(e);
+        out[pos[d]] = i as i64;
+        pos[d] += 1;
+    }
+    Some(out)
+}
+
 /// Order-preserving map of an `i64` to `u64`.
 pub fn int_key(x: i64) -> u64 {
     (x as u64) ^ (1 << 63)

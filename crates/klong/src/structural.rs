@@ -179,11 +179,15 @@ pub fn grade(a: &Value, down: bool) -> KResult<Value> {
     }
     // Typed vectors: radix sort straight to the result vector.
     let radix = match a {
-        Value::Ints(v) if n < u32::MAX as usize => Some(crate::kernels::radix_grade(
-            &v.iter()
-                .map(|&x| crate::kernels::int_key(x))
-                .collect::<Vec<u64>>(),
-        )),
+        Value::Ints(v) if n < u32::MAX as usize => {
+            crate::kernels::counting_grade(v).or_else(|| {
+                Some(crate::kernels::radix_grade(
+                    &v.iter()
+                        .map(|&x| crate::kernels::int_key(x))
+                        .collect::<Vec<u64>>(),
+                ))
+            })
+        }
         Value::Reals(v) if n < u32::MAX as usize => Some(crate::kernels::radix_grade(
             &v.iter()
                 .map(|&x| crate::kernels::real_key(x))
