@@ -105,3 +105,28 @@ fn sum_of_enumerate(it: &mut Interp, n: &Expr) -> KResult<Value> {
     let v = crate::verbs::monad(it, Op::Bang, n)?;
     plus_over(it, v)
 }
+
+/// `a,b,c` (that is `a,(b,c)`) where `b` and `c` are number, symbol or string atoms, not
+/// both strings: `b,c` is then always the pair `[b c]`, so when `a` is a dictionary this
+/// inserts `c` under `b` without building the pair. Such a join cannot fail and has no
+/// effect, so building the pair after evaluating `a` (as done here when `a` is not a
+/// dictionary) is unobservable; every other case evaluates as `a,(b,c)`.
+pub fn join_pair(it: &mut Interp, a: &Expr, b: &Expr, c: &Expr) -> KResult<Value> {
+    let c = it.eval(c)?;
+    let b = it.eval(b)?;
+    let plain = |v: &Value| matches!(v, Value::Int(_) | Value::Real(_) | Value::Sym(_));
+    let str_ = |v: &Value| matches!(v, Value::Str(_));
+    let pair_atoms = (plain(&b) || str_(&b)) && (plain(&c) || str_(&c)) && !(str_(&b) && str_(&c));
+    if !pair_atoms {
+        let pair = crate::verbs::dyad(it, Op::Comma, b, c)?;
+        let a = it.eval(a)?;
+        return crate::verbs::dyad(it, Op::Comma, a, pair);
+    }
+    let a = it.eval(a)?;
+    if let Value::Dict(d) = &a {
+        d.borrow_mut().insert(b, c);
+        return Ok(a);
+    }
+    let pair = crate::verbs::dyad(it, Op::Comma, b, c)?;
+    crate::verbs::dyad(it, Op::Comma, a, pair)
+}

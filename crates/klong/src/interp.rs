@@ -236,6 +236,9 @@ impl Interp {
 
     #[inline(never)]
     fn eval_dyad(&mut self, op: Op, a: &Expr, b: &Expr) -> KResult<Value> {
+        if let (Op::Comma, Expr::Dyad(Op::Comma, b, c)) = (op, b) {
+            return crate::fused::join_pair(self, a, b, c);
+        }
         let b = self.eval(b)?;
         let a = self.eval(a)?;
         crate::verbs::dyad(self, op, a, b)
