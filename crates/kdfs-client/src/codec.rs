@@ -91,19 +91,28 @@ impl<In: DeserializeOwned, Out> Decoder for MessageCodec<In, Out> {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<In>, CodecError> {
-        // Check the length prefix ourselves so the error can say how big the frame was.
-        if src.len() >= 4 {
-            let size = u64::from((&src[..4]).get_u32());
-            if size > self.max_frame as u64 {
-                return Err(CodecError::FrameTooLarge {
-                    size,
-                    max: self.max_frame,
-                });
-            }
-        }
-        let Some(frame) = self.frames.decode(src)? else {
+        // Framing is done here rather than by `LengthDelimitedCodec::decode`, which consumes
+        // the prefix of an incomplete frame and keeps its length as hidden state: the prefix
+        // would then not be where this check looks for it. Nothing is consumed until the
+        // whole frame is there.
+        if src.len() < 4 {
             return Ok(None);
-        };
+        }
+        let size = u64::from((&src[..4]).get_u32());
+        if size > self.max_frame as u64 {
+            return Err(CodecError::FrameTooLarge {
+                size,
+                max: self.max_frame,
+            });
+        }
+        // `size` ≤ `max_frame` ≤ u32::MAX, so this fits a usize.
+        let total = 4 + size as usize;
+        if src.len() < total {
+            src.reserve(total - src.len());
+            return Ok(None);
+        }
+        src.advance(4);
+        let frame = src.split_to(size as usize);
         decode_message(&frame).map(Some)
     }
 }
@@ -164,10 +173,20 @@ mod tests {
         };
         let mut wire = BytesMut::new();
         client.encode(request.clone(), &mut wire).unwrap();
-        // A partial frame decodes to nothing yet.
+        // A partial frame decodes to nothing yet, however often it is tried, and two frames
+        // arriving in pieces both decode (pipelined requests do that).
         let mut partial = wire.split_to(wire.len() - 1);
         assert_eq!(server.decode(&mut partial).unwrap(), None);
+        assert_eq!(server.decode(&mut partial).unwrap(), None);
         partial.unsplit(wire);
+        let mut two = BytesMut::new();
+        client.encode(request.clone(), &mut two).unwrap();
+        partial.extend_from_slice(&two[..3]);
+        assert_eq!(server.decode(&mut partial).unwrap(), Some(request.clone()));
+        assert_eq!(server.decode(&mut partial).unwrap(), None);
+        partial.extend_from_slice(&two[3..10]);
+        assert_eq!(server.decode(&mut partial).unwrap(), None);
+        partial.extend_from_slice(&two[10..]);
         assert_eq!(server.decode(&mut partial).unwrap(), Some(request));
         assert!(partial.is_empty());
 
