@@ -15,9 +15,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod cmd;
 pub mod connection;
 pub mod handler;
+pub mod silence;
 pub mod state;
 
 use kdfs_client::{DEFAULT_MAX_FRAME, ErrorKind, Response};
@@ -33,6 +35,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use crate::query::{KlongBindings, KlongConfig, KlongService};
 use crate::sql::{EngineLimits, FrameSource, SqlEngine, StoreFrames};
 use connection::Connection;
+use silence::Timeouts;
 pub use state::ServerState;
 
 /// Everything `kdfs server` can be told.
@@ -56,6 +59,12 @@ pub struct ServerConfig {
     pub query_timeout: Duration,
     /// Let server-side Klong read and write files (`.ic .oc .ac .l`).
     pub allow_files: bool,
+    /// A frame whose write log holds this many rows is folded into its Arrow file.
+    pub compact_after_rows: u64,
+    /// Close a connection that sends nothing between requests for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Close a connection whose request stops arriving halfway for this long.
+    pub frame_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +79,9 @@ impl Default for ServerConfig {
             token: None,
             query_timeout: Duration::from_secs(30),
             allow_files: false,
+            compact_after_rows: StoreConfig::default().compact_after_rows,
+            idle_timeout: Some(Duration::from_secs(300)),
+            frame_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -144,6 +156,7 @@ impl Server {
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let store_config = StoreConfig {
             memory_budget: config.memory,
+            compact_after_rows: config.compact_after_rows.max(1),
             ..StoreConfig::default()
         };
         let dir = config.dir.clone();
@@ -231,7 +244,11 @@ impl Server {
             let done = done_tx.clone();
             tokio::spawn(async move {
                 let _guard = state.track_connection();
-                let conn = Connection::new(stream, peer, max_frame);
+                let timeouts = Timeouts {
+                    idle: state.config.idle_timeout,
+                    frame: state.config.frame_timeout,
+                };
+                let conn = Connection::new(stream, peer, max_frame).with_timeouts(timeouts);
                 handler::serve(&state, conn, stop).await;
                 drop(permit);
                 drop(done);

@@ -49,6 +49,10 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
             "max_frame": config.max_frame,
             "query_timeout_s": config.query_timeout.as_secs_f64(),
             "allow_files": config.allow_files,
+            "idle_timeout_s": config.idle_timeout.map(|d| d.as_secs_f64()),
+            "frame_timeout_s": config.frame_timeout.map(|d| d.as_secs_f64()),
+            "compact_after_rows": config.compact_after_rows,
+            "auth": config.token.is_some(),
         },
     });
     if level >= 1 {
