@@ -13,6 +13,7 @@ use kdfs_client::{CodecError, DEFAULT_WINDOW, ErrorKind, PROTOCOL_VERSION, Reque
 use std::sync::Arc;
 use tokio::sync::watch;
 
+use super::auth::{self, Refusal};
 use super::cmd::{self, Deferred, Flow};
 use super::connection::Connection;
 use super::state::ServerState;
@@ -178,12 +179,15 @@ fn handshake(state: &ServerState, request: Request) -> Result<Response, Response
             ),
         ));
     }
-    if let Some(expected) = &state.config.token
-        && token.as_deref() != Some(expected.as_str())
-    {
+    let refusal = match auth::check(state.config.token.as_deref(), token.as_deref()) {
+        Ok(()) => None,
+        Err(Refusal::Missing) => Some("this server requires a token and none was sent"),
+        Err(Refusal::Wrong) => Some("wrong token"),
+    };
+    if let Some(why) = refusal {
         return Err(Response::error(
             ErrorKind::Unauthorized,
-            "missing or wrong token; pass the server's --token",
+            format!("{why}: pass the server's token with KDFS_TOKEN, --token-file or --token"),
         ));
     }
     tracing::debug!(client, "handshake accepted");
@@ -197,6 +201,13 @@ fn handshake(state: &ServerState, request: Request) -> Result<Response, Response
 async fn refuse_frame(conn: &mut Connection, error: CodecError) {
     let peer = conn.peer();
     let reply = match &error {
+        CodecError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            tracing::info!(%peer, error = %e, "closing a silent connection");
+            let _ = conn
+                .write(0, Response::error(ErrorKind::Timeout, e.to_string()))
+                .await;
+            return;
+        }
         CodecError::Io(e) => {
             tracing::debug!(%peer, error = %e, "read failed");
             return;

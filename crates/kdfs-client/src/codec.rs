@@ -49,6 +49,8 @@ pub enum CodecError {
 pub struct MessageCodec<In, Out> {
     frames: LengthDelimitedCodec,
     max_frame: usize,
+    /// Bytes of the complete frames taken out of read buffers so far (prefixes and bodies).
+    consumed: u64,
     _types: PhantomData<fn(Out) -> In>,
 }
 
@@ -70,6 +72,7 @@ impl<In, Out> MessageCodec<In, Out> {
         MessageCodec {
             frames,
             max_frame,
+            consumed: 0,
             _types: PhantomData,
         }
     }
@@ -77,6 +80,18 @@ impl<In, Out> MessageCodec<In, Out> {
     /// The frame limit in bytes.
     pub fn max_frame(&self) -> usize {
         self.max_frame
+    }
+
+    /// Bytes received so far, given the `buffered` bytes not yet decoded (the length of the
+    /// read buffer). Grows whenever bytes arrive, so a reader can tell a stalled peer.
+    pub fn bytes_received(&self, buffered: usize) -> u64 {
+        self.consumed + buffered as u64
+    }
+
+    /// Whether part of a frame has arrived but not all of it (`buffered` as above).
+    pub fn mid_frame(&self, buffered: usize) -> bool {
+        // Nothing is taken out of the buffer before its whole frame is there.
+        buffered > 0
     }
 }
 
@@ -113,6 +128,7 @@ impl<In: DeserializeOwned, Out> Decoder for MessageCodec<In, Out> {
         }
         src.advance(4);
         let frame = src.split_to(size as usize);
+        self.consumed += total as u64;
         decode_message(&frame).map(Some)
     }
 }
@@ -197,6 +213,57 @@ mod tests {
         let mut wire = BytesMut::new();
         server.encode(response.clone(), &mut wire).unwrap();
         assert_eq!(client.decode(&mut wire).unwrap(), Some(response));
+    }
+
+    #[test]
+    fn counts_bytes_and_knows_when_a_frame_is_incomplete() {
+        let mut client = ClientCodec::new();
+        let mut server = ServerCodec::new();
+        let mut wire = BytesMut::new();
+        let ping = RequestFrame {
+            id: 1,
+            request: Request::Ping,
+        };
+        client.encode(ping.clone(), &mut wire).unwrap();
+        let total = wire.len();
+        let mut buf = BytesMut::new();
+        assert!(!server.mid_frame(buf.len()));
+        // Byte by byte: every byte counts, and the frame is incomplete until the last one,
+        // including right after the length prefix was taken out of the buffer.
+        for (i, byte) in wire.iter().enumerate() {
+            buf.extend_from_slice(&[*byte]);
+            let decoded = server.decode(&mut buf).unwrap();
+            assert_eq!(server.bytes_received(buf.len()), i as u64 + 1);
+            if i + 1 < total {
+                assert_eq!(decoded, None);
+                assert!(server.mid_frame(buf.len()), "byte {i}");
+            } else {
+                assert_eq!(decoded, Some(ping.clone()));
+                assert!(!server.mid_frame(buf.len()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_arriving_after_its_prefix_is_not_taken_for_a_prefix() {
+        // Request id 200 encodes as a varint starting 0xfb: read as a length prefix, the body's
+        // first four bytes would claim a frame of over 4 GB.
+        let mut client = ClientCodec::new();
+        let mut server = ServerCodec::with_max_frame(1 << 20);
+        let request = RequestFrame {
+            id: 200,
+            request: Request::Sql {
+                query: "SELECT 1".into(),
+            },
+        };
+        let mut wire = BytesMut::new();
+        client.encode(request.clone(), &mut wire).unwrap();
+        let mut buf = wire.split_to(4);
+        assert_eq!(server.decode(&mut buf).unwrap(), None);
+        buf.unsplit(wire.split_to(5));
+        assert_eq!(server.decode(&mut buf).unwrap(), None);
+        buf.unsplit(wire);
+        assert_eq!(server.decode(&mut buf).unwrap(), Some(request));
     }
 
     #[test]
