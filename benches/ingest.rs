@@ -9,8 +9,10 @@
 //!   waiting for every acknowledgement, then pipelined (64 in flight per connection);
 //! * p50/p99 latency of 500 random 1% time-range reads of a 1,000,000-row frame.
 //!
-//!     cargo bench --bench ingest
-//!     KDFS_BENCH_SCALE=0.1 cargo bench --bench ingest   # a tenth of the work
+//! ```text
+//! cargo bench --bench ingest
+//! KDFS_BENCH_SCALE=0.1 cargo bench --bench ingest   # a tenth of the work
+//! ```
 //!
 //! Every update is acknowledged only once it is durable (redb `Durability::Immediate`), so the
 //! figures include the fsyncs.
