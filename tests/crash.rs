@@ -251,11 +251,14 @@ fn optional_ints(batches: &[RecordBatch], name: &str) -> Vec<Option<i64>> {
 async fn wait_for_acks(ledger: &Mutex<Ledger>, before: usize, writers: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        let l = ledger.lock().unwrap();
-        let total: usize = l.acked.values().map(|s| s.len()).sum();
-        let keys = l.acked.len();
-        drop(l);
-        if total > before + writers && keys >= BATCH_WRITERS + 1 {
+        let (total, keys) = {
+            let l = ledger.lock().unwrap();
+            (
+                l.acked.values().map(|s| s.len()).sum::<usize>(),
+                l.acked.len(),
+            )
+        };
+        if total > before + writers && keys > BATCH_WRITERS {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -125,17 +125,19 @@ fn garbage_and_arbitrary_requests_never_kill_the_server() {
         ..ProptestConfig::default()
     });
     // The runner takes an `Fn`: the watching client needs interior mutability.
-    let watcher = RefCell::new(runtime.block_on(server.client()));
+    let watcher = RefCell::new(Some(runtime.block_on(server.client())));
     let result = runner.run(&attack(), |attack| {
         runtime.block_on(async {
             tokio::time::timeout(CASE_TIMEOUT, run_attack(&server.addr, attack))
                 .await
                 .expect("the server stopped answering the attacker");
-            let mut watcher = watcher.borrow_mut();
-            tokio::time::timeout(CASE_TIMEOUT, watcher.ping())
+            // Taken out of the cell for the await, put back after.
+            let mut client = watcher.borrow_mut().take().expect("watching client");
+            tokio::time::timeout(CASE_TIMEOUT, client.ping())
                 .await
                 .expect("ping timed out")
                 .expect("the server stopped answering another connection");
+            *watcher.borrow_mut() = Some(client);
         });
         Ok(())
     });

@@ -157,8 +157,7 @@ pub fn encode_message<T: Serialize>(message: &T) -> Result<Vec<u8>, CodecError> 
 
 /// Decode one message body (without the length prefix); trailing bytes are an error.
 pub fn decode_message<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (message, used) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    let (message, used) = decode_limited(bytes).map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::Decode(format!(
             "{} trailing bytes after the message",
@@ -166,6 +165,34 @@ pub fn decode_message<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError
         )));
     }
     Ok(message)
+}
+
+/// bincode trusts the length fields of what it decodes and allocates what they claim (a few
+/// garbage bytes claiming a 4 EB string abort the process, found by `tests/hostile.rs`) unless
+/// its configuration has a limit. The limit must be a constant: pick the smallest of a few
+/// that is at least 32 times the message size (a one-byte length field can claim a 24-byte
+/// `String` in a list), so a frame can make the decoder reserve at most ~32× its own size.
+fn decode_limited<T: DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    use bincode::serde::decode_from_slice as decode;
+    let config = bincode::config::standard();
+    let need = bytes.len().saturating_mul(32);
+    if need <= 1 << 12 {
+        decode(bytes, config.with_limit::<{ 1 << 12 }>())
+    } else if need <= 1 << 16 {
+        decode(bytes, config.with_limit::<{ 1 << 16 }>())
+    } else if need <= 1 << 20 {
+        decode(bytes, config.with_limit::<{ 1 << 20 }>())
+    } else if need <= 1 << 24 {
+        decode(bytes, config.with_limit::<{ 1 << 24 }>())
+    } else if need <= 1 << 28 {
+        decode(bytes, config.with_limit::<{ 1 << 28 }>())
+    } else if need <= 1 << 32 {
+        decode(bytes, config.with_limit::<{ 1 << 32 }>())
+    } else {
+        decode(bytes, config.with_limit::<{ 1 << 37 }>())
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +319,25 @@ mod tests {
             Err(CodecError::FrameTooLarge { max: 64, .. })
         ));
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn huge_claimed_lengths_are_an_error_not_an_allocation() {
+        // A Sql request whose string claims u64::MAX bytes (varint 253 = u64 follows).
+        let mut body = encode_message(&RequestFrame {
+            id: 1,
+            request: Request::Sql {
+                query: String::new(),
+            },
+        })
+        .unwrap();
+        body.pop(); // the empty string's length byte
+        body.push(253);
+        body.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_message::<RequestFrame>(&body),
+            Err(CodecError::Decode(_))
+        ));
     }
 
     #[test]
