@@ -196,7 +196,15 @@ fn main() {
     let secs = env_or("KDFS_LOAD_SECS", 60);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kdfs"))
-        .args(["server", "--port", "0", "--log", "warn", "--memory", MEMORY_BUDGET])
+        .args([
+            "server",
+            "--port",
+            "0",
+            "--log",
+            "warn",
+            "--memory",
+            MEMORY_BUDGET,
+        ])
         .args(["--max-connections", &(connections + 8).to_string(), "--dir"])
         .arg(dir.path())
         .stdout(Stdio::piped())
@@ -230,9 +238,7 @@ fn main() {
             .await
             .expect("seed");
         }
-        eprintln!(
-            "seeded {SYMBOLS} x {SEED_BARS} bars; {connections} connections for {secs} s..."
-        );
+        eprintln!("seeded {SYMBOLS} x {SEED_BARS} bars; {connections} connections for {secs} s...");
 
         let started = Instant::now();
         let deadline = started + Duration::from_secs(secs);
