@@ -344,6 +344,30 @@ async fn expensive_sql_is_cancelled_while_others_are_served() {
     assert_eq!(ints(&r.batches, "n"), vec![BARS]);
 }
 
+#[tokio::test]
+async fn an_abandoned_query_retires_its_pooled_connection() {
+    use bb8::ManageConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(dir.path(), &["--query-timeout", "2"]);
+    let mut c = server.client().await;
+    seed(&mut c).await;
+    assert!(!c.is_abandoned());
+    // Given up before the answer, as the REPL does on Ctrl-C.
+    let heavy = "SELECT sum(a.c * b.c) AS s FROM frames('historical/minute') a, \
+                 frames('historical/minute') b, frames('historical/minute') c";
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(200), c.sql(heavy)).await;
+    assert!(gave_up.is_err(), "the query should still be running");
+    assert!(c.is_abandoned());
+    let manager =
+        kdfs_client::ClientManager::new(server.addr.clone(), kdfs_client::ClientOptions::default());
+    assert!(manager.has_broken(&mut c), "the pool must not reuse it");
+    // A request that completes, with or without an error, leaves the connection reusable.
+    let mut fresh = server.client().await;
+    assert!(fresh.sql("SELECT * FROM nowhere").await.is_err());
+    assert!(!fresh.is_abandoned());
+    assert!(!manager.has_broken(&mut fresh));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_klong_is_cancelled_while_others_are_served() {
     let dir = tempfile::tempdir().unwrap();

@@ -148,6 +148,9 @@ pub struct Client {
     server: String,
     timeout: Option<Duration>,
     broken: bool,
+    /// Set while [`Client::call`] or a table call runs; still set afterwards only if its
+    /// caller gave up (dropped the future) before the answer, e.g. on Ctrl-C.
+    abandoned: bool,
 }
 
 impl Client {
@@ -176,6 +179,7 @@ impl Client {
             server: String::new(),
             timeout: options.timeout,
             broken: false,
+            abandoned: false,
         };
         let hello = Request::Hello {
             version: PROTOCOL_VERSION,
@@ -211,6 +215,13 @@ impl Client {
     /// Whether the connection is unusable (socket error, timeout, protocol violation, closed).
     pub fn is_broken(&self) -> bool {
         self.broken
+    }
+
+    /// Whether a request was given up before its answer arrived (its future was dropped).
+    /// The server is still working on it; a pool closes such a connection rather than reuse
+    /// it, and closing it makes the server stop a streaming query early.
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned
     }
 
     /// Send a request without waiting for the answer; returns its id.
@@ -319,12 +330,26 @@ impl Client {
 
     /// Send `request` and wait for its single response.
     pub async fn call(&mut self, request: Request) -> Result<Response, ClientError> {
-        let id = self.send(request).await?;
-        self.recv_for(id).await
+        self.abandoned = true;
+        let id = self.send(request).await;
+        let result = match id {
+            Ok(id) => self.recv_for(id).await,
+            Err(e) => Err(e),
+        };
+        self.abandoned = false;
+        result
     }
 
     /// Send `request` and collect a `Batch`… `End` stream.
     async fn call_table(&mut self, request: Request) -> Result<TableResult, ClientError> {
+        self.abandoned = true;
+        let result = self.collect_table(request).await;
+        self.abandoned = false;
+        result
+    }
+
+    /// [`Client::call_table`] without the bookkeeping.
+    async fn collect_table(&mut self, request: Request) -> Result<TableResult, ClientError> {
         let id = self.send(request).await?;
         let mut schema: Option<SchemaRef> = None;
         let mut batches = Vec::new();

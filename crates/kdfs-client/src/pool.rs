@@ -36,6 +36,6 @@ impl bb8::ManageConnection for ClientManager {
     }
 
     fn has_broken(&self, conn: &mut Client) -> bool {
-        conn.is_broken()
+        conn.is_broken() || conn.is_abandoned()
     }
 }
