@@ -3,6 +3,9 @@
 use anyhow::Context;
 use clap::Args;
 use kdfs_client::{Client, ClientOptions};
+use std::path::PathBuf;
+
+use super::token;
 
 /// `--host`/`--port`/`--token`, shared by every client subcommand.
 #[derive(Debug, Clone, Args)]
@@ -13,9 +16,13 @@ pub struct ConnectArgs {
     /// Server port.
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
-    /// Token, if the server was started with --token.
-    #[arg(long)]
+    /// Token, if the server requires one. Visible to other local users in `ps`: prefer
+    /// --token-file or the KDFS_TOKEN environment variable.
+    #[arg(long, conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Read the token from this file. Without --token or --token-file, $KDFS_TOKEN is used.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 impl ConnectArgs {
@@ -27,7 +34,7 @@ impl ConnectArgs {
     /// Connect and do the handshake.
     pub async fn connect(&self) -> anyhow::Result<Client> {
         let options = ClientOptions {
-            token: self.token.clone(),
+            token: token::resolve(self.token.as_deref(), self.token_file.as_deref())?,
             client_name: format!("kdfs-cli {}", env!("CARGO_PKG_VERSION")),
             ..ClientOptions::default()
         };

@@ -11,6 +11,7 @@ pub mod import;
 pub mod query;
 pub mod server;
 pub mod size;
+pub mod token;
 
 use clap::{Parser, Subcommand};
 

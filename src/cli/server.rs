@@ -4,8 +4,10 @@ use anyhow::Context;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::size::parse_size;
+use super::token;
 use crate::server::{Server, ServerConfig};
 
 /// Options of `kdfs server`.
@@ -29,9 +31,14 @@ pub struct ServerArgs {
     /// Largest protocol message accepted or sent, e.g. 256MiB.
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub max_frame: u64,
-    /// Require clients to present this token.
-    #[arg(long)]
+    /// Require clients to present this token. Visible to other local users in `ps`: prefer
+    /// --token-file or the KDFS_TOKEN environment variable.
+    #[arg(long, conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Require clients to present the token stored in this file (surrounding whitespace is
+    /// ignored; keep it `chmod 600`). Without --token or --token-file, $KDFS_TOKEN is used.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// Time limit of one SQL query or Klong evaluation, in seconds.
     #[arg(long, default_value_t = 30)]
     pub query_timeout: u64,
@@ -46,6 +53,17 @@ pub struct ServerArgs {
     /// results are refused with an error instead of exhausting memory.
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub max_result: u64,
+    /// Fold a frame's write log into its Arrow file once the log holds this many rows (and a
+    /// quarter of the frame). Lower values mean shorter restarts and more file rewrites.
+    #[arg(long, default_value_t = 50_000)]
+    pub compact_after_rows: u64,
+    /// Close a connection that sends no request for this many seconds (0: never).
+    #[arg(long, default_value_t = 300)]
+    pub idle_timeout: u64,
+    /// Close a connection whose request stops arriving halfway (no byte for this many seconds;
+    /// a slow or stalled client). 0: never.
+    #[arg(long, default_value_t = 30)]
+    pub frame_timeout: u64,
 }
 
 /// Run the server until Ctrl-C or SIGTERM.
@@ -57,11 +75,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
         memory: args.memory,
         max_connections: args.max_connections,
         max_frame: usize::try_from(args.max_frame).unwrap_or(usize::MAX),
-        token: args.token,
+        token: token::resolve(args.token.as_deref(), args.token_file.as_deref())?,
         query_timeout: std::time::Duration::from_secs(args.query_timeout.max(1)),
         allow_files: args.allow_files,
         allow_system: args.allow_system,
         max_result: usize::try_from(args.max_result).unwrap_or(usize::MAX),
+        compact_after_rows: args.compact_after_rows,
+        idle_timeout: seconds(args.idle_timeout),
+        frame_timeout: seconds(args.frame_timeout),
     };
     let server = Server::bind(config).await?;
     let addr = server.local_addr();
@@ -72,6 +93,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
     stdout.flush().context("writing to stdout")?;
     server.run(shutdown_signal()).await?;
     Ok(0)
+}
+
+/// `secs` seconds, or `None` for 0 (no limit).
+fn seconds(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -22,9 +22,13 @@ pub struct ReplArgs {
     /// Most connections opened to the server at once.
     #[arg(long, default_value_t = 4)]
     pub max_connections: u32,
-    /// Access token, when the server requires one.
-    #[arg(long)]
+    /// Access token, when the server requires one. Visible to other local users in `ps`:
+    /// prefer --token-file or the KDFS_TOKEN environment variable.
+    #[arg(long, conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Read the token from this file. Without --token or --token-file, $KDFS_TOKEN is used.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
     /// Run COMMAND and exit (may be given several times); the exit status is non-zero if any
     /// command failed.
     #[arg(short = 'c', long = "command", value_name = "COMMAND")]
@@ -35,7 +39,8 @@ pub struct ReplArgs {
 /// stdin. Returns the process exit status (0 ok, 1 a command failed, 2 no server, 130 Ctrl-C).
 pub async fn run(args: ReplArgs) -> anyhow::Result<i32> {
     let addr = format!("{}:{}", args.host, args.port);
-    let backend = ClientBackend::new(&addr, args.max_connections, args.token.clone()).await;
+    let token = crate::cli::token::resolve(args.token.as_deref(), args.token_file.as_deref())?;
+    let backend = ClientBackend::new(&addr, args.max_connections, token).await;
     run_with(backend, &addr, args.commands).await
 }
 

@@ -1,16 +1,19 @@
 //! [`Connection`]: one client socket, read and written one protocol frame at a time.
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use kdfs_client::{CodecError, RequestFrame, Response, ResponseFrame, ServerCodec};
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
+
+use super::silence::{self, Timeouts};
 
 /// A framed client connection.
 #[derive(Debug)]
 pub struct Connection {
     framed: Framed<TcpStream, ServerCodec>,
     peer: SocketAddr,
+    timeouts: Timeouts,
 }
 
 impl Connection {
@@ -23,7 +26,14 @@ impl Connection {
         Connection {
             framed: Framed::new(stream, ServerCodec::with_max_frame(max_frame)),
             peer,
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// Close the connection when the client stays silent too long (see [`Timeouts`]).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Connection {
+        self.timeouts = timeouts;
+        self
     }
 
     /// The client's address.
@@ -33,7 +43,7 @@ impl Connection {
 
     /// The next request, or `None` once the client has closed the socket.
     pub async fn read_request(&mut self) -> Result<Option<RequestFrame>, CodecError> {
-        self.framed.next().await.transpose()
+        silence::next_request(&mut self.framed, self.timeouts).await
     }
 
     /// Send one response frame and flush it.

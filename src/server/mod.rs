@@ -15,9 +15,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod cmd;
 pub mod connection;
 pub mod handler;
+pub mod silence;
 pub mod state;
 
 use kdfs_client::{DEFAULT_MAX_FRAME, ErrorKind, Response};
@@ -33,6 +35,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use crate::query::{KlongBindings, KlongConfig, KlongService};
 use crate::sql::{EngineLimits, FrameSource, SqlEngine, StoreFrames};
 use connection::Connection;
+use silence::Timeouts;
 pub use state::ServerState;
 
 /// Default largest result of one query: 256 MiB.
@@ -63,6 +66,12 @@ pub struct ServerConfig {
     pub allow_system: bool,
     /// Largest result one SQL query or Klong evaluation may return, in bytes.
     pub max_result: usize,
+    /// A frame whose write log holds this many rows is folded into its Arrow file.
+    pub compact_after_rows: u64,
+    /// Close a connection that sends nothing between requests for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Close a connection whose request stops arriving halfway for this long.
+    pub frame_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +88,9 @@ impl Default for ServerConfig {
             allow_files: false,
             allow_system: false,
             max_result: DEFAULT_MAX_RESULT,
+            compact_after_rows: StoreConfig::default().compact_after_rows,
+            idle_timeout: Some(Duration::from_secs(300)),
+            frame_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -156,6 +168,7 @@ impl Server {
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let store_config = StoreConfig {
             memory_budget: config.memory,
+            compact_after_rows: config.compact_after_rows.max(1),
             ..StoreConfig::default()
         };
         let dir = config.dir.clone();
@@ -243,7 +256,11 @@ impl Server {
             let done = done_tx.clone();
             tokio::spawn(async move {
                 let _guard = state.track_connection();
-                let conn = Connection::new(stream, peer, max_frame);
+                let timeouts = Timeouts {
+                    idle: state.config.idle_timeout,
+                    frame: state.config.frame_timeout,
+                };
+                let conn = Connection::new(stream, peer, max_frame).with_timeouts(timeouts);
                 handler::serve(&state, conn, stop).await;
                 drop(permit);
                 drop(done);

@@ -7,18 +7,22 @@ use arrow::datatypes::{DataType, Field, Schema};
 use kdfs_client::Client;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// Path of the `kdfs` binary under test.
 pub fn kdfs_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kdfs"))
 }
 
+/// How long a server may take to print its address before the test gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A running `kdfs server`; killed on drop.
 pub struct ServerProc {
     child: Child,
-    _stdout: BufReader<ChildStdout>,
     /// `127.0.0.1:PORT`.
     pub addr: String,
     /// The port.
@@ -28,6 +32,11 @@ pub struct ServerProc {
 impl ServerProc {
     /// Start a server on `dir` with extra arguments (e.g. `["--memory", "1MiB"]`).
     pub fn start(dir: &Path, extra: &[&str]) -> ServerProc {
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    /// [`ServerProc::start`] with extra environment variables.
+    pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProc {
         let mut child = Command::new(kdfs_bin())
             .args([
                 "server",
@@ -41,29 +50,33 @@ impl ServerProc {
             ])
             .arg(dir)
             .args(extra)
+            .env_remove("KDFS_TOKEN")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn kdfs server");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read server stdout");
-        let addr = line
-            .trim()
-            .strip_prefix("kdfs listening on ")
-            .unwrap_or_else(|| {
-                let _ = child.kill();
-                panic!("server did not start; first stdout line: {line:?}")
-            })
-            .to_string();
+        // A thread reads the first line (so a server that never starts fails the test instead
+        // of hanging it) and then drains stdout until the server exits.
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = stdout.read_line(&mut line);
+            let _ = tx.send(line);
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+        let Some(addr) = line.trim().strip_prefix("kdfs listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server did not start within {START_TIMEOUT:?}; first stdout line: {line:?}")
+        };
+        let addr = addr.to_string();
         let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-        ServerProc {
-            child,
-            _stdout: stdout,
-            addr,
-            port,
-        }
+        ServerProc { child, addr, port }
     }
 
     /// A connected client.

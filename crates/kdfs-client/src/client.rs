@@ -71,6 +71,26 @@ pub struct UpdateSummary {
     pub rows: u64,
 }
 
+impl UpdateSummary {
+    /// The summary carried by an `Updated` response.
+    pub(crate) fn from_response(response: Response) -> Result<UpdateSummary, ClientError> {
+        match response {
+            Response::Updated {
+                inserted,
+                replaced,
+                ignored,
+                rows,
+            } => Ok(UpdateSummary {
+                inserted,
+                replaced,
+                ignored,
+                rows,
+            }),
+            other => Err(unexpected("updated", &other)),
+        }
+    }
+}
+
 /// What [`Client::read`] returns.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -118,9 +138,9 @@ pub struct KlongResult {
 
 /// One connection to a kdfs server.
 ///
-/// Methods take `&mut self` and run one request at a time. Requests carry ids, so a program
-/// that wants to pipeline can use [`Client::send`] several times and then [`Client::recv`] the
-/// answers (the server answers in request order).
+/// Methods take `&mut self` and run one request at a time. To keep many requests in flight on
+/// one connection (much faster for small updates, which then share the server's commits), use
+/// [`Client::pipeline`] or [`Client::update_many`]; the server answers in request order.
 #[derive(Debug)]
 pub struct Client {
     framed: Framed<TcpStream, ClientCodec>,
@@ -203,15 +223,41 @@ impl Client {
         self.next_id = self.next_id.checked_add(1).unwrap_or(1);
         match self.framed.send(RequestFrame { id, request }).await {
             Ok(()) => Ok(id),
-            Err(e) => {
-                let e = ClientError::from(e);
-                // An oversized request is refused before any byte is written.
-                if !matches!(e, ClientError::TooLarge { .. }) {
-                    self.broken = true;
-                }
-                Err(e)
-            }
+            Err(e) => Err(self.send_failed(e.into())),
         }
+    }
+
+    /// Queue a request without flushing it to the socket (see [`Client::flush`]); returns its id.
+    pub(crate) async fn feed(&mut self, request: Request) -> Result<u64, ClientError> {
+        if self.broken {
+            return Err(ClientError::Closed);
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+        match self.framed.feed(RequestFrame { id, request }).await {
+            Ok(()) => Ok(id),
+            Err(e) => Err(self.send_failed(e.into())),
+        }
+    }
+
+    /// Write queued requests to the socket.
+    pub(crate) async fn flush(&mut self) -> Result<(), ClientError> {
+        if self.broken {
+            return Err(ClientError::Closed);
+        }
+        match SinkExt::<RequestFrame>::flush(&mut self.framed).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.send_failed(e.into())),
+        }
+    }
+
+    /// Marks the connection broken unless `e` only refused an oversized request (refused
+    /// before any byte is written, so the connection is still in sync).
+    fn send_failed(&mut self, e: ClientError) -> ClientError {
+        if !matches!(e, ClientError::TooLarge { .. }) {
+            self.broken = true;
+        }
+        e
     }
 
     /// Receive the next response frame, whatever request it answers.
@@ -243,7 +289,7 @@ impl Client {
     }
 
     /// Receive the next response to request `id`; an error response becomes `Err`.
-    async fn recv_for(&mut self, id: u64) -> Result<Response, ClientError> {
+    pub(crate) async fn recv_for(&mut self, id: u64) -> Result<Response, ClientError> {
         loop {
             let frame = self.recv().await?;
             if frame.id == 0
@@ -339,20 +385,8 @@ impl Client {
             upsert: options.upsert,
             ipc,
         };
-        match self.call(request).await? {
-            Response::Updated {
-                inserted,
-                replaced,
-                ignored,
-                rows,
-            } => Ok(UpdateSummary {
-                inserted,
-                replaced,
-                ignored,
-                rows,
-            }),
-            other => Err(unexpected("updated", &other)),
-        }
+        let response = self.call(request).await?;
+        UpdateSummary::from_response(response)
     }
 
     /// Read frame `key` (optionally a range / some columns).
@@ -476,7 +510,7 @@ impl Client {
     }
 }
 
-fn unexpected(expected: &str, got: &Response) -> ClientError {
+pub(crate) fn unexpected(expected: &str, got: &Response) -> ClientError {
     ClientError::Protocol(format!(
         "expected a {expected} response, got {}",
         got.name()

@@ -49,6 +49,8 @@ pub enum CodecError {
 pub struct MessageCodec<In, Out> {
     frames: LengthDelimitedCodec,
     max_frame: usize,
+    /// Bytes of the complete frames taken out of read buffers so far (prefixes and bodies).
+    consumed: u64,
     _types: PhantomData<fn(Out) -> In>,
 }
 
@@ -70,6 +72,7 @@ impl<In, Out> MessageCodec<In, Out> {
         MessageCodec {
             frames,
             max_frame,
+            consumed: 0,
             _types: PhantomData,
         }
     }
@@ -77,6 +80,18 @@ impl<In, Out> MessageCodec<In, Out> {
     /// The frame limit in bytes.
     pub fn max_frame(&self) -> usize {
         self.max_frame
+    }
+
+    /// Bytes received so far, given the `buffered` bytes not yet decoded (the length of the
+    /// read buffer). Grows whenever bytes arrive, so a reader can tell a stalled peer.
+    pub fn bytes_received(&self, buffered: usize) -> u64 {
+        self.consumed + buffered as u64
+    }
+
+    /// Whether part of a frame has arrived but not all of it (`buffered` as above).
+    pub fn mid_frame(&self, buffered: usize) -> bool {
+        // Nothing is taken out of the buffer before its whole frame is there.
+        buffered > 0
     }
 }
 
@@ -91,19 +106,29 @@ impl<In: DeserializeOwned, Out> Decoder for MessageCodec<In, Out> {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<In>, CodecError> {
-        // Check the length prefix ourselves so the error can say how big the frame was.
-        if src.len() >= 4 {
-            let size = u64::from((&src[..4]).get_u32());
-            if size > self.max_frame as u64 {
-                return Err(CodecError::FrameTooLarge {
-                    size,
-                    max: self.max_frame,
-                });
-            }
-        }
-        let Some(frame) = self.frames.decode(src)? else {
+        // Framing is done here rather than by `LengthDelimitedCodec::decode`, which consumes
+        // the prefix of an incomplete frame and keeps its length as hidden state: the prefix
+        // would then not be where this check looks for it. Nothing is consumed until the
+        // whole frame is there.
+        if src.len() < 4 {
             return Ok(None);
-        };
+        }
+        let size = u64::from((&src[..4]).get_u32());
+        if size > self.max_frame as u64 {
+            return Err(CodecError::FrameTooLarge {
+                size,
+                max: self.max_frame,
+            });
+        }
+        // `size` ≤ `max_frame` ≤ u32::MAX, so this fits a usize.
+        let total = 4 + size as usize;
+        if src.len() < total {
+            src.reserve(total - src.len());
+            return Ok(None);
+        }
+        src.advance(4);
+        let frame = src.split_to(size as usize);
+        self.consumed += total as u64;
         decode_message(&frame).map(Some)
     }
 }
@@ -132,8 +157,7 @@ pub fn encode_message<T: Serialize>(message: &T) -> Result<Vec<u8>, CodecError> 
 
 /// Decode one message body (without the length prefix); trailing bytes are an error.
 pub fn decode_message<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (message, used) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    let (message, used) = decode_limited(bytes).map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::Decode(format!(
             "{} trailing bytes after the message",
@@ -141,6 +165,34 @@ pub fn decode_message<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError
         )));
     }
     Ok(message)
+}
+
+/// bincode trusts the length fields of what it decodes and allocates what they claim (a few
+/// garbage bytes claiming a 4 EB string abort the process, found by `tests/hostile.rs`) unless
+/// its configuration has a limit. The limit must be a constant: pick the smallest of a few
+/// that is at least 32 times the message size (a one-byte length field can claim a 24-byte
+/// `String` in a list), so a frame can make the decoder reserve at most ~32× its own size.
+fn decode_limited<T: DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    use bincode::serde::decode_from_slice as decode;
+    let config = bincode::config::standard();
+    let need = bytes.len().saturating_mul(32);
+    if need <= 1 << 12 {
+        decode(bytes, config.with_limit::<{ 1 << 12 }>())
+    } else if need <= 1 << 16 {
+        decode(bytes, config.with_limit::<{ 1 << 16 }>())
+    } else if need <= 1 << 20 {
+        decode(bytes, config.with_limit::<{ 1 << 20 }>())
+    } else if need <= 1 << 24 {
+        decode(bytes, config.with_limit::<{ 1 << 24 }>())
+    } else if need <= 1 << 28 {
+        decode(bytes, config.with_limit::<{ 1 << 28 }>())
+    } else if need <= 1 << 32 {
+        decode(bytes, config.with_limit::<{ 1 << 32 }>())
+    } else {
+        decode(bytes, config.with_limit::<{ 1 << 37 }>())
+    }
 }
 
 #[cfg(test)]
@@ -164,10 +216,20 @@ mod tests {
         };
         let mut wire = BytesMut::new();
         client.encode(request.clone(), &mut wire).unwrap();
-        // A partial frame decodes to nothing yet.
+        // A partial frame decodes to nothing yet, however often it is tried, and two frames
+        // arriving in pieces both decode (pipelined requests do that).
         let mut partial = wire.split_to(wire.len() - 1);
         assert_eq!(server.decode(&mut partial).unwrap(), None);
+        assert_eq!(server.decode(&mut partial).unwrap(), None);
         partial.unsplit(wire);
+        let mut two = BytesMut::new();
+        client.encode(request.clone(), &mut two).unwrap();
+        partial.extend_from_slice(&two[..3]);
+        assert_eq!(server.decode(&mut partial).unwrap(), Some(request.clone()));
+        assert_eq!(server.decode(&mut partial).unwrap(), None);
+        partial.extend_from_slice(&two[3..10]);
+        assert_eq!(server.decode(&mut partial).unwrap(), None);
+        partial.extend_from_slice(&two[10..]);
         assert_eq!(server.decode(&mut partial).unwrap(), Some(request));
         assert!(partial.is_empty());
 
@@ -178,6 +240,57 @@ mod tests {
         let mut wire = BytesMut::new();
         server.encode(response.clone(), &mut wire).unwrap();
         assert_eq!(client.decode(&mut wire).unwrap(), Some(response));
+    }
+
+    #[test]
+    fn counts_bytes_and_knows_when_a_frame_is_incomplete() {
+        let mut client = ClientCodec::new();
+        let mut server = ServerCodec::new();
+        let mut wire = BytesMut::new();
+        let ping = RequestFrame {
+            id: 1,
+            request: Request::Ping,
+        };
+        client.encode(ping.clone(), &mut wire).unwrap();
+        let total = wire.len();
+        let mut buf = BytesMut::new();
+        assert!(!server.mid_frame(buf.len()));
+        // Byte by byte: every byte counts, and the frame is incomplete until the last one,
+        // including right after the length prefix was taken out of the buffer.
+        for (i, byte) in wire.iter().enumerate() {
+            buf.extend_from_slice(&[*byte]);
+            let decoded = server.decode(&mut buf).unwrap();
+            assert_eq!(server.bytes_received(buf.len()), i as u64 + 1);
+            if i + 1 < total {
+                assert_eq!(decoded, None);
+                assert!(server.mid_frame(buf.len()), "byte {i}");
+            } else {
+                assert_eq!(decoded, Some(ping.clone()));
+                assert!(!server.mid_frame(buf.len()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_arriving_after_its_prefix_is_not_taken_for_a_prefix() {
+        // Request id 200 encodes as a varint starting 0xfb: read as a length prefix, the body's
+        // first four bytes would claim a frame of over 4 GB.
+        let mut client = ClientCodec::new();
+        let mut server = ServerCodec::with_max_frame(1 << 20);
+        let request = RequestFrame {
+            id: 200,
+            request: Request::Sql {
+                query: "SELECT 1".into(),
+            },
+        };
+        let mut wire = BytesMut::new();
+        client.encode(request.clone(), &mut wire).unwrap();
+        let mut buf = wire.split_to(4);
+        assert_eq!(server.decode(&mut buf).unwrap(), None);
+        buf.unsplit(wire.split_to(5));
+        assert_eq!(server.decode(&mut buf).unwrap(), None);
+        buf.unsplit(wire);
+        assert_eq!(server.decode(&mut buf).unwrap(), Some(request));
     }
 
     #[test]
@@ -206,6 +319,25 @@ mod tests {
             Err(CodecError::FrameTooLarge { max: 64, .. })
         ));
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn huge_claimed_lengths_are_an_error_not_an_allocation() {
+        // A Sql request whose string claims u64::MAX bytes (varint 253 = u64 follows).
+        let mut body = encode_message(&RequestFrame {
+            id: 1,
+            request: Request::Sql {
+                query: String::new(),
+            },
+        })
+        .unwrap();
+        body.pop(); // the empty string's length byte
+        body.push(253);
+        body.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_message::<RequestFrame>(&body),
+            Err(CodecError::Decode(_))
+        ));
     }
 
     #[test]

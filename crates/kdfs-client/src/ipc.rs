@@ -3,12 +3,12 @@
 //! Each payload is a complete IPC stream (schema message, batches, end marker), so a payload
 //! with no batches still tells the receiver the schema of an empty result.
 
+use arrow::buffer::Buffer;
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
-use arrow::ipc::reader::StreamReader;
+use arrow::ipc::reader::StreamDecoder;
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
-use std::io::Cursor;
 
 /// Encode `batches` (all of schema `schema`) as one Arrow IPC stream.
 pub fn encode(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, ArrowError> {
@@ -29,10 +29,21 @@ pub fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
 }
 
 /// Decode an Arrow IPC stream into its schema and batches.
+///
+/// The bytes come from the network, so this uses the push decoder, which only ever holds bytes
+/// it was given: `StreamReader` trusts the stream's length fields and allocates what they claim
+/// (hundreds of megabytes for a few bytes of garbage, found by `tests/hostile.rs`).
 pub fn decode(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
-    let reader = StreamReader::try_new(Cursor::new(bytes), None)?;
-    let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>()?;
+    let mut decoder = StreamDecoder::new();
+    let mut buffer = Buffer::from(bytes);
+    let mut batches = Vec::new();
+    while let Some(batch) = decoder.decode(&mut buffer)? {
+        batches.push(batch);
+    }
+    decoder.finish()?;
+    let schema = decoder
+        .schema()
+        .ok_or_else(|| ArrowError::IpcError("the Arrow IPC stream has no schema".into()))?;
     Ok((schema, batches))
 }
 
@@ -81,5 +92,17 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         assert!(decode(b"definitely not arrow").is_err());
+        assert!(decode(b"").is_err());
+    }
+
+    #[test]
+    fn lengths_claiming_more_than_was_sent_are_an_error_not_an_allocation() {
+        // Continuation marker, then a metadata length of ~2 GB, then almost nothing.
+        let mut bytes = vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+        bytes.extend_from_slice(&[0; 16]);
+        assert!(decode(&bytes).is_err());
+        // A valid stream cut short.
+        let full = encode(&sample().schema(), &[sample()]).unwrap();
+        assert!(decode(&full[..full.len() - 9]).is_err());
     }
 }

@@ -16,6 +16,7 @@ pub mod client;
 pub mod codec;
 pub mod error;
 pub mod ipc;
+pub mod pipeline;
 pub mod pool;
 pub mod protocol;
 
@@ -25,6 +26,7 @@ pub use client::{
 };
 pub use codec::{ClientCodec, CodecError, MessageCodec, ServerCodec};
 pub use error::ClientError;
+pub use pipeline::{DEFAULT_WINDOW, Pipeline};
 pub use pool::{ClientManager, Pool};
 pub use protocol::{
     DEFAULT_MAX_FRAME, ErrorKind, KeyEntry, PROTOCOL_VERSION, Request, RequestFrame, Response,

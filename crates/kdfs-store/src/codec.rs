@@ -3,9 +3,16 @@
 //! Batches and schemas use the Arrow IPC stream format (self-describing, checked on decode);
 //! catalog records are serde structs in bincode's standard configuration.
 
-use arrow::datatypes::SchemaRef;
-use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::buffer::Buffer;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::ipc::reader::{StreamReader, read_record_batch};
+use arrow::ipc::writer::{
+    DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions, StreamWriter,
+};
+use arrow::ipc::{MetadataVersion, root_as_message};
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
@@ -84,29 +91,95 @@ pub(crate) fn decode_schema(bytes: &[u8]) -> Result<SchemaRef, StoreError> {
     Ok(StreamReader::try_new(bytes, None)?.schema())
 }
 
-/// A log entry: one update as sent, with its mode.
+/// A log entry: one update (the batch conformed to the frame's schema) with its mode.
+///
+/// Two layouts, told apart by the first byte:
+/// * `0`/`1` (append/upsert): an IPC stream, schema included. Written for schemas with
+///   dictionary columns (whose dictionaries travel in their own messages), and by older
+///   versions of the store.
+/// * `2`/`3` (append/upsert): `[fields: u16 LE][header len: u32 LE][IPC record batch message
+///   header][body]`, without the schema. A one-row update is then a few hundred bytes instead
+///   of over a kilobyte (the schema message dominated it), and encoding skips the schema.
+///   Decoding uses the first `fields` fields of the frame's schema: schemas only grow by
+///   appending fields, so those are the fields the batch was written with.
 pub(crate) fn encode_log(mode: UpdateMode, batch: &RecordBatch) -> Result<Vec<u8>, StoreError> {
-    let tag = match mode {
-        UpdateMode::Append => 0u8,
-        UpdateMode::Upsert => 1u8,
+    let upsert = u8::from(mode == UpdateMode::Upsert);
+    let fields = batch.schema().fields().len();
+    let has_dictionary = batch
+        .schema()
+        .flattened_fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
+    let Ok(fields) = u16::try_from(fields) else {
+        return full_entry(upsert, batch);
     };
-    let mut out = vec![tag];
+    if has_dictionary {
+        return full_entry(upsert, batch);
+    }
+    let options = IpcWriteOptions::try_new(8, false, MetadataVersion::V5)?;
+    let (_, encoded) = IpcDataGenerator::default().encode(
+        batch,
+        &mut DictionaryTracker::new(false),
+        &options,
+        &mut IpcWriteContext::default(),
+    )?;
+    let header_len = u32::try_from(encoded.ipc_message.len())
+        .map_err(|_| StoreError::Corrupt("record batch header too large".into()))?;
+    let mut out = Vec::with_capacity(7 + encoded.ipc_message.len() + encoded.arrow_data.len());
+    out.push(2 + upsert);
+    out.extend_from_slice(&fields.to_le_bytes());
+    out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(&encoded.ipc_message);
+    out.extend_from_slice(&encoded.arrow_data);
+    Ok(out)
+}
+
+fn full_entry(upsert: u8, batch: &RecordBatch) -> Result<Vec<u8>, StoreError> {
+    let mut out = vec![upsert];
     out.extend_from_slice(&encode_batch(batch)?);
     Ok(out)
 }
 
-/// Inverse of [`encode_log`].
-pub(crate) fn decode_log(bytes: &[u8]) -> Result<(UpdateMode, RecordBatch), StoreError> {
-    let mode = match bytes.first() {
-        Some(0) => UpdateMode::Append,
-        Some(1) => UpdateMode::Upsert,
-        _ => {
-            return Err(StoreError::Corrupt(
-                "log record has no valid mode tag".into(),
-            ));
-        }
+/// Inverse of [`encode_log`]; `schema` is the frame's current schema.
+pub(crate) fn decode_log(
+    bytes: &[u8],
+    schema: &SchemaRef,
+) -> Result<(UpdateMode, RecordBatch), StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("log record {what}"));
+    let (&tag, rest) = bytes.split_first().ok_or_else(|| corrupt("is empty"))?;
+    let mode = match tag {
+        0 | 2 => UpdateMode::Append,
+        1 | 3 => UpdateMode::Upsert,
+        _ => return Err(corrupt("has no valid mode tag")),
     };
-    Ok((mode, decode_batch(&bytes[1..])?))
+    if tag < 2 {
+        return Ok((mode, decode_batch(rest)?));
+    }
+    if rest.len() < 6 {
+        return Err(corrupt("is truncated"));
+    }
+    let fields = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
+    let header_len = u32::from_le_bytes([rest[2], rest[3], rest[4], rest[5]]) as usize;
+    let rest = &rest[6..];
+    if rest.len() < header_len || fields > schema.fields().len() {
+        return Err(corrupt("does not fit the frame's schema"));
+    }
+    let (header, body) = rest.split_at(header_len);
+    let message = root_as_message(header)
+        .map_err(|e| StoreError::Corrupt(format!("log record header: {e}")))?;
+    let batch = message
+        .header_as_record_batch()
+        .ok_or_else(|| corrupt("holds no record batch"))?;
+    let written = Arc::new(schema.project(&(0..fields).collect::<Vec<_>>())?);
+    let batch = read_record_batch(
+        &Buffer::from(body.to_vec()),
+        batch,
+        written,
+        &HashMap::new(),
+        None,
+        &message.version(),
+    )?;
+    Ok((mode, batch))
 }
 
 #[cfg(test)]
@@ -125,9 +198,31 @@ mod tests {
             ),
         ])
         .unwrap();
-        let (m, back) = decode_log(&encode_log(UpdateMode::Upsert, &b).unwrap()).unwrap();
+        let (m, back) =
+            decode_log(&encode_log(UpdateMode::Upsert, &b).unwrap(), &b.schema()).unwrap();
         assert_eq!(m, UpdateMode::Upsert);
         assert_eq!(back, b);
+        // The old layout (a whole IPC stream) still decodes.
+        let mut old = vec![0u8];
+        old.extend_from_slice(&encode_batch(&b).unwrap());
+        let (m, back) = decode_log(&old, &b.schema()).unwrap();
+        assert_eq!((m, back), (UpdateMode::Append, b.clone()));
+        // An entry written before the schema grew decodes against the grown schema.
+        let grown = Arc::new(arrow::datatypes::Schema::new(
+            b.schema()
+                .fields()
+                .iter()
+                .cloned()
+                .chain([Arc::new(arrow::datatypes::Field::new(
+                    "z",
+                    DataType::Float64,
+                    true,
+                ))])
+                .collect::<Vec<_>>(),
+        ));
+        let (_, back) = decode_log(&encode_log(UpdateMode::Append, &b).unwrap(), &grown).unwrap();
+        assert_eq!(back.num_columns(), 2);
+        assert_eq!(back.column(1).as_ref(), b.column(1).as_ref());
         assert_eq!(
             decode_schema(&encode_schema(&b.schema()).unwrap()).unwrap(),
             b.schema()
@@ -139,6 +234,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(CatalogRecord::decode(&r.encode().unwrap()).unwrap(), r);
-        assert!(decode_log(&[7, 1, 2]).is_err());
+        assert!(decode_log(&[7, 1, 2], &b.schema()).is_err());
+        assert!(decode_log(&[2, 1, 0, 9, 0, 0, 0, 1], &b.schema()).is_err());
     }
 }

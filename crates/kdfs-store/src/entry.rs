@@ -137,7 +137,7 @@ impl State {
         let mut rows = Rows::from_sorted(schema.clone(), batches)?;
         let mut seq = file_seq;
         let mut log_rows = 0;
-        for (s, mode, batch) in read_frame(db, log, self.record.id, file_seq)? {
+        for (s, mode, batch) in read_frame(db, log, self.record.id, file_seq, &schema)? {
             let prepared = prepare(&conform(&batch, &schema)?, mode)?;
             rows.apply(&prepared, mode)?;
             log_rows += batch.num_rows() as u64;
@@ -180,7 +180,7 @@ impl State {
                 None => (0, Vec::new()),
             };
         let mut rows = Rows::from_sorted(schema.clone(), batches)?;
-        for (_, mode, batch) in read_frame(db, log, self.record.id, file_seq)? {
+        for (_, mode, batch) in read_frame(db, log, self.record.id, file_seq, &schema)? {
             let batch = conform(&batch, &schema)?;
             let batch = filter_range(&batch, 0, lo, hi)?;
             if batch.num_rows() > 0 {

@@ -40,3 +40,4 @@ pub use store::FrameStore;
 pub use types::{
     FrameData, KeyInfo, RangeFilter, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
 };
+pub use write::PendingUpdate;

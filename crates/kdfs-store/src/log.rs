@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -173,12 +174,13 @@ pub(crate) fn read(
     Ok(out)
 }
 
-/// Frame `id`'s log entries above `after`, decoded, in seq order.
+/// Frame `id`'s log entries above `after`, decoded against the frame's `schema`, in seq order.
 pub(crate) fn read_frame(
     database: &Database,
     index: &Mutex<LogIndex>,
     id: u64,
     after: u64,
+    schema: &SchemaRef,
 ) -> Result<Vec<(u64, UpdateMode, RecordBatch)>, StoreError> {
     let blobs = index
         .lock()
@@ -186,7 +188,7 @@ pub(crate) fn read_frame(
         .blobs_after(id, after);
     read(database, &blobs, id, after)?
         .into_iter()
-        .map(|(seq, bytes)| decode_log(&bytes).map(|(mode, batch)| (seq, mode, batch)))
+        .map(|(seq, bytes)| decode_log(&bytes, schema).map(|(mode, batch)| (seq, mode, batch)))
         .collect()
 }
 

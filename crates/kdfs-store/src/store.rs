@@ -25,7 +25,7 @@ use crate::log::LogIndex;
 use crate::types::{
     FrameData, KeyInfo, RangeFilter, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
 };
-use crate::write::Answer;
+use crate::write::{Answer, PendingUpdate};
 
 /// A durable, cached collection of frames under one directory. See the crate docs.
 pub struct FrameStore {
@@ -114,13 +114,28 @@ impl FrameStore {
         batch: RecordBatch,
         mode: UpdateMode,
     ) -> Result<UpdateOutcome, StoreError> {
-        let pending = self.inner.stage(key, index_column, &batch, mode, false)?;
-        let answer = match pending.answer {
-            Answer::Async(rx) => commit::outcome(rx.await),
-            Answer::Sync(rx) => commit::wait_sync(rx),
-        };
-        self.inner.finish(&pending.entry, pending.compact, answer)?;
-        Ok(pending.outcome)
+        self.begin_update(key, index_column, &batch, mode)?
+            .durable()
+            .await
+    }
+
+    /// [`FrameStore::update`] in two steps, for callers that keep many updates in flight:
+    /// the update is validated, applied in memory (reads see it) and queued for the next group
+    /// commit now, so updates begun one after another are applied in that order; the returned
+    /// [`PendingUpdate`] resolves once the update is durable. A validation error (conflict,
+    /// bad index, ...) is returned here and changes nothing.
+    pub fn begin_update(
+        &self,
+        key: &KeyPath,
+        index_column: &str,
+        batch: &RecordBatch,
+        mode: UpdateMode,
+    ) -> Result<PendingUpdate, StoreError> {
+        let pending = self.inner.stage(key, index_column, batch, mode, false)?;
+        Ok(PendingUpdate {
+            inner: self.inner.clone(),
+            pending,
+        })
     }
 
     /// [`FrameStore::update`] for synchronous callers: blocks the calling thread until the

@@ -25,13 +25,32 @@ pub(crate) struct Pending {
     pub answer: Answer,
 }
 
+/// An update applied in memory and queued for commit; see [`crate::FrameStore::begin_update`].
+#[must_use = "an update is acknowledged only once `durable` resolves"]
+pub struct PendingUpdate {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) pending: Pending,
+}
+
+impl PendingUpdate {
+    /// Waits until the update is durable and returns what it did. Dropping a `PendingUpdate`
+    /// does not cancel the update: it still becomes durable, unacknowledged.
+    pub async fn durable(self) -> Result<UpdateOutcome, StoreError> {
+        let PendingUpdate { inner, pending } = self;
+        let answer = match pending.answer {
+            Answer::Async(rx) => commit::outcome(rx.await),
+            Answer::Sync(rx) => commit::wait_sync(rx),
+        };
+        inner.finish(&pending.entry, pending.compact, answer)?;
+        Ok(pending.outcome)
+    }
+}
+
 /// One update on its way in.
 struct Request<'a> {
     index_column: &'a str,
     batch: &'a RecordBatch,
     mode: UpdateMode,
-    /// The encoded log entry.
-    entry_bytes: Vec<u8>,
     /// Whether the caller will block a thread on the answer.
     sync: bool,
 }
@@ -53,8 +72,6 @@ impl Inner {
         sync: bool,
     ) -> Result<Pending, StoreError> {
         self.check_writable()?;
-        // Encoding is the expensive part of logging; do it before taking any lock.
-        let mut entry_bytes = encode_log(mode, batch)?;
         loop {
             let entry = self.get_or_create(key, index_column);
             let mut st = entry.lock();
@@ -62,12 +79,10 @@ impl Inner {
                 continue; // deleted meanwhile: look again
             }
             let fresh = st.schema.is_none();
-            let bytes = std::mem::take(&mut entry_bytes);
             let request = Request {
                 index_column,
                 batch,
                 mode,
-                entry_bytes: bytes,
                 sync,
             };
             let result = self.stage_locked(&entry, &mut st, request);
@@ -91,7 +106,6 @@ impl Inner {
             index_column,
             batch,
             mode,
-            entry_bytes,
             sync,
         } = request;
         let key = &entry.key;
@@ -113,7 +127,12 @@ impl Inner {
             (Some(s), _) | (None, Some(s)) => s.clone(),
             (None, None) => return Err(StoreError::Corrupt("frame without schema".into())),
         };
-        let prepared = prepare(&conform(batch, &schema)?, mode)?;
+        let conformed = conform(batch, &schema)?;
+        let prepared = prepare(&conformed, mode)?;
+        // The log holds the batch in the frame's schema, so it can be written without the
+        // schema (see `encode_log`). Encoding a small batch takes a few microseconds; it is done
+        // under the frame's lock because the schema is only known here.
+        let entry_bytes = encode_log(mode, &conformed)?;
         let rows = st
             .data
             .as_mut()

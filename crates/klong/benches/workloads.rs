@@ -19,6 +19,7 @@ const WORKLOADS: &[(&str, &str, &str)] = &[
     ),
     ("grade-up of 1M reals", "r::{x;.rn()}'!1000000", "<r"),
     ("group of 1M small ints", "s::(!1000000)!100", "=s"),
+    ("grade-up of 1M small ints", "s::(!1000000)!100", "<s"),
     ("{x*x}' over 100k", "u::!100000", "{x*x}'u"),
     ("{x+y}/ over 100k", "u::!100000", "{x+y}/u"),
     (

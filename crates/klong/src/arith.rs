@@ -2,6 +2,7 @@
 
 use crate::ast::Op;
 use crate::error::{ErrorKind, KResult, err, type_err};
+use crate::intkern::{self, Arg, Place};
 use crate::value::Value;
 use num_bigint::BigInt;
 use num_traits::{ToPrimitive, Zero};
@@ -142,29 +143,20 @@ fn zip_map<T: Copy, U>(x: &Side<T>, y: &Side<T>, n: usize, mut f: impl FnMut(T, 
     }
 }
 
-/// Checked element-wise integer op: `None` on overflow (the caller then promotes to bigints).
-fn checked_ii(
-    x: &Side<i64>,
-    y: &Side<i64>,
-    n: usize,
-    f: fn(i64, i64) -> (i64, bool),
-) -> Option<Value> {
-    let mut ovf = false;
-    let v = zip_map(x, y, n, |a, b| {
-        let (r, o) = f(a, b);
-        ovf |= o;
-        r
-    });
-    if ovf { None } else { Some(Value::ints(v)) }
+fn side_arg<'a>(s: &Side<'a, i64>) -> Arg<'a> {
+    match s {
+        Side::V(v) => Arg::V(v),
+        Side::S(e) => Arg::S(*e),
+    }
 }
 
 fn ii(op: Op, x: Side<i64>, y: Side<i64>, n: usize) -> Option<Value> {
     let _ = (x.len(), y.len());
     let b = |v: Vec<bool>| Value::ints(v.into_iter().map(|b| b as i64).collect());
     match op {
-        Op::Plus => checked_ii(&x, &y, n, i64::overflowing_add),
-        Op::Minus => checked_ii(&x, &y, n, i64::overflowing_sub),
-        Op::Star => checked_ii(&x, &y, n, i64::overflowing_mul),
+        Op::Plus | Op::Minus | Op::Star => {
+            intkern::checked(op, side_arg(&x), side_arg(&y)).map(Value::ints)
+        }
         Op::Bar => Some(Value::ints(zip_map(&x, &y, n, |a, b| a.max(b)))),
         Op::Amp => Some(Value::ints(zip_map(&x, &y, n, |a, b| a.min(b)))),
         Op::Equal => Some(b(zip_map(&x, &y, n, |a, b| a == b))),
@@ -452,77 +444,108 @@ pub fn format_atom(a: &Value) -> Value {
     }
 }
 
-fn min_max(v: &[i64]) -> (i64, i64) {
-    v.iter()
-        .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)))
+/// `a op b` where the typed vector `v` is one operand and is unshared: computed in place.
+/// On overflow the elements not yet computed are finished as bigints (a generic list).
+fn ints_in_place(
+    op: Op,
+    mut v: std::rc::Rc<Vec<i64>>,
+    other: &Value,
+    place: Place,
+) -> KResult<Value> {
+    let arg = match other {
+        Value::Ints(o) => Arg::V(o),
+        Value::Int(s) => Arg::S(*s),
+        _ => {
+            return match place {
+                Place::Left => atomic2(op, &Value::Ints(v), other),
+                Place::Right => atomic2(op, other, &Value::Ints(v)),
+            };
+        }
+    };
+    let Some(buf) = std::rc::Rc::get_mut(&mut v) else {
+        return match place {
+            Place::Left => atomic2(op, &Value::Ints(v), other),
+            Place::Right => atomic2(op, other, &Value::Ints(v)),
+        };
+    };
+    let Some(done) = intkern::in_place(op, buf, arg, place) else {
+        return Ok(Value::Ints(v));
+    };
+    let mut out: Vec<Value> = v[..done].iter().map(|&e| Value::Int(e)).collect();
+    for (i, &e) in v.iter().enumerate().skip(done) {
+        let o = match arg {
+            Arg::V(o) => o[i],
+            Arg::S(s) => s,
+        };
+        let (l, r) = match place {
+            Place::Left => (e, o),
+            Place::Right => (o, e),
+        };
+        out.push(scalar2(op, &Value::Int(l), &Value::Int(r))?);
+    }
+    Ok(Value::list(out))
 }
 
-/// True when `a op b` cannot overflow for any `a` in `[amin, amax]`, `b` in `[bmin, bmax]`.
-fn no_overflow(op: Op, (amin, amax): (i64, i64), (bmin, bmax): (i64, i64)) -> bool {
-    let (amin, amax, bmin, bmax) = (amin as i128, amax as i128, bmin as i128, bmax as i128);
-    let corners = match op {
-        Op::Plus => [amin + bmin, amax + bmax, amin + bmax, amax + bmin],
-        Op::Minus => [amin - bmax, amax - bmin, amin - bmin, amax - bmax],
-        Op::Star => [amin * bmin, amin * bmax, amax * bmin, amax * bmax],
-        _ => return false,
-    };
-    corners
-        .iter()
-        .all(|&c| c >= i64::MIN as i128 && c <= i64::MAX as i128)
+fn unique<T>(v: &std::rc::Rc<T>) -> bool {
+    std::rc::Rc::strong_count(v) == 1 && std::rc::Rc::weak_count(v) == 0
+}
+
+#[inline(always)]
+fn reals_apply(v: &mut [f64], other: &Value, f: impl Fn(f64, f64) -> f64) {
+    match other {
+        Value::Reals(o) => v.iter_mut().zip(o.iter()).for_each(|(e, &b)| *e = f(*e, b)),
+        Value::Real(s) => v.iter_mut().for_each(|e| *e = f(*e, *s)),
+        _ => {}
+    }
+}
+
+/// `v op other` (or `other op v` when `place` is `Right`) in place over reals.
+fn reals_update(op: Op, v: &mut [f64], other: &Value, place: Place) {
+    match (op, place) {
+        (Op::Plus, _) => reals_apply(v, other, |a, b| a + b),
+        (Op::Star, _) => reals_apply(v, other, |a, b| a * b),
+        (_, Place::Left) => reals_apply(v, other, |a, b| a - b),
+        (_, Place::Right) => reals_apply(v, other, |a, b| b - a),
+    }
 }
 
 /// Atomic dyad on owned operands: updates an unshared typed vector in place when possible
 /// (no allocation for temporaries such as `(w+1)*2`), else falls back to [`atomic2`].
 pub fn atomic2_owned(op: Op, a: Value, b: Value) -> KResult<Value> {
     use Value::*;
-    let arith = matches!(op, Op::Plus | Op::Minus | Op::Star);
+    if !matches!(op, Op::Plus | Op::Minus | Op::Star) {
+        return atomic2(op, &a, &b);
+    }
+    let same_len = |x: &Vec<i64>, y: &Value| match y {
+        Ints(y) => x.len() == y.len(),
+        _ => true,
+    };
     match (a, b) {
-        (Ints(mut x), Int(s)) if arith && no_overflow(op, min_max(&x), (s, s)) => {
+        (Ints(x), b @ (Int(_) | Ints(_))) if unique(&x) && same_len(&x, &b) => {
+            ints_in_place(op, x, &b, Place::Left)
+        }
+        (a @ (Int(_) | Ints(_)), Ints(y)) if unique(&y) && same_len(&y, &a) => {
+            ints_in_place(op, y, &a, Place::Right)
+        }
+        (Reals(mut x), b @ Real(_)) if unique(&x) => {
             if let Some(v) = std::rc::Rc::get_mut(&mut x) {
-                match op {
-                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
-                    Op::Minus => v.iter_mut().for_each(|e| *e -= s),
-                    _ => v.iter_mut().for_each(|e| *e *= s),
-                }
-                return Ok(Ints(x));
+                reals_update(op, v, &b, Place::Left);
             }
-            atomic2(op, &Ints(x), &Int(s))
+            Ok(Reals(x))
         }
-        (Int(s), Ints(mut y)) if arith && no_overflow(op, (s, s), min_max(&y)) => {
-            if let Some(v) = std::rc::Rc::get_mut(&mut y) {
-                match op {
-                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
-                    Op::Minus => v.iter_mut().for_each(|e| *e = s - *e),
-                    _ => v.iter_mut().for_each(|e| *e *= s),
-                }
-                return Ok(Ints(y));
+        (Reals(mut x), Reals(y)) if unique(&x) && x.len() == y.len() => {
+            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
+                reals_update(op, v, &Reals(y), Place::Left);
             }
-            atomic2(op, &Int(s), &Ints(y))
+            Ok(Reals(x))
         }
-        (Ints(mut x), Ints(y))
-            if arith && x.len() == y.len() && no_overflow(op, min_max(&x), min_max(&y)) =>
+        (a @ (Real(_) | Reals(_)), Reals(mut y))
+            if unique(&y) && a.len().is_none_or(|n| n == y.len()) =>
         {
-            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
-                let it = v.iter_mut().zip(y.iter());
-                match op {
-                    Op::Plus => it.for_each(|(e, &f)| *e += f),
-                    Op::Minus => it.for_each(|(e, &f)| *e -= f),
-                    _ => it.for_each(|(e, &f)| *e *= f),
-                }
-                return Ok(Ints(x));
+            if let Some(v) = std::rc::Rc::get_mut(&mut y) {
+                reals_update(op, v, &a, Place::Right);
             }
-            atomic2(op, &Ints(x), &Ints(y))
-        }
-        (Reals(mut x), Real(s)) if arith => {
-            if let Some(v) = std::rc::Rc::get_mut(&mut x) {
-                match op {
-                    Op::Plus => v.iter_mut().for_each(|e| *e += s),
-                    Op::Minus => v.iter_mut().for_each(|e| *e -= s),
-                    _ => v.iter_mut().for_each(|e| *e *= s),
-                }
-                return Ok(Reals(x));
-            }
-            atomic2(op, &Reals(x), &Real(s))
+            Ok(Reals(y))
         }
         (a, b) => atomic2(op, &a, &b),
     }

@@ -2,7 +2,53 @@
 
 use crate::value::Value;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// A fast non-cryptographic hasher for Klong keys (multiply-rotate per word, one mixing step
+/// at the end so both the low bits hashbrown indexes with and the high bits it tags with
+/// depend on every input bit). SipHash's HashDoS resistance buys nothing here: whoever
+/// chooses the keys also runs arbitrary loops in the same interpreter.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl KeyHasher {
+    #[inline(always)]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(23) ^ w).wrapping_mul(MUL);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64)
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64)
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i)
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        let h = self.0;
+        (h ^ (h >> 32)).wrapping_mul(MUL) ^ (h >> 29)
+    }
+}
+
+/// `HashMap` with [`KeyHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
 /// A hashable wrapper for dictionary keys: ints and reals are distinct, lists compare
 /// structurally whatever their internal representation.
@@ -42,12 +88,30 @@ fn hash_value<H: Hasher>(v: &Value, h: &mut H) {
             5u8.hash(h);
             s.hash(h)
         }
-        Value::List(_) | Value::Ints(_) | Value::Reals(_) => {
+        // Typed vectors hash their elements unboxed, exactly as `Int`/`Real` atoms do, so a
+        // typed vector and the equal generic list hash alike.
+        Value::Ints(x) => {
             6u8.hash(h);
-            let n = v.len().unwrap_or(0);
-            n.hash(h);
-            for i in 0..n {
-                hash_value(&v.at(i), h)
+            x.len().hash(h);
+            for i in x.iter() {
+                0u8.hash(h);
+                i.hash(h)
+            }
+        }
+        Value::Reals(x) => {
+            6u8.hash(h);
+            x.len().hash(h);
+            for r in x.iter() {
+                2u8.hash(h);
+                let r = if *r == 0.0 { 0.0 } else { *r };
+                r.to_bits().hash(h)
+            }
+        }
+        Value::List(x) => {
+            6u8.hash(h);
+            x.len().hash(h);
+            for e in x.iter() {
+                hash_value(e, h)
             }
         }
         _ => 7u8.hash(h),
@@ -79,7 +143,7 @@ pub fn strict_eq(a: &Value, b: &Value) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Dict {
     entries: Vec<(Value, Value)>,
-    index: HashMap<Key, usize>,
+    index: FastMap<Key, usize>,
 }
 
 impl Dict {
@@ -103,10 +167,11 @@ impl Dict {
     }
     /// Insert or replace an entry.
     pub fn insert(&mut self, k: Value, v: Value) {
-        match self.index.get(&Key(k.clone())) {
-            Some(&i) => self.entries[i].1 = v,
-            None => {
-                self.index.insert(Key(k.clone()), self.entries.len());
+        match self.index.entry(Key(k)) {
+            Entry::Occupied(o) => self.entries[*o.get()].1 = v,
+            Entry::Vacant(e) => {
+                let k = e.key().0.clone();
+                e.insert(self.entries.len());
                 self.entries.push((k, v));
             }
         }

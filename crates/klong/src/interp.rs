@@ -236,6 +236,9 @@ impl Interp {
 
     #[inline(never)]
     fn eval_dyad(&mut self, op: Op, a: &Expr, b: &Expr) -> KResult<Value> {
+        if let (Op::Comma, Expr::Dyad(Op::Comma, b, c)) = (op, b) {
+            return crate::fused::join_pair(self, a, b, c);
+        }
         let b = self.eval(b)?;
         let a = self.eval(a)?;
         crate::verbs::dyad(self, op, a, b)
@@ -315,6 +318,9 @@ impl Interp {
                 Ok(Value::Func(Rc::new(Func::Proj(fv, vals))))
             }
             Expr::AdvMonad(verb, advs, x) => {
+                if let Some(r) = crate::fused::adv_monad(self, verb, advs, x) {
+                    return r;
+                }
                 let x = self.eval(x)?;
                 let c = self.verb(verb)?;
                 let (last, c) = chain(c, advs);

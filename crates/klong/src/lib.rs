@@ -24,7 +24,9 @@ mod dict;
 mod error;
 mod format;
 mod func;
+mod fused;
 mod interp;
+mod intkern;
 mod io;
 #[cfg(feature = "json")]
 pub mod json;

@@ -1,12 +1,11 @@
 //! Structural (non-atomic) verbs: take, drop, join, index, grade, group, reshape, ...
 
-use crate::dict::Key;
+use crate::dict::{FastMap, Key};
 use crate::error::{ErrorKind, KResult, err, type_err};
 use crate::interp::Interp;
 use crate::print::readable;
 use crate::value::Value;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 fn is_seq(v: &Value) -> bool {
@@ -178,16 +177,32 @@ pub fn grade(a: &Value, down: bool) -> KResult<Value> {
     if n == 0 {
         return Ok(Value::nil());
     }
+    // Typed vectors: radix sort straight to the result vector.
+    let radix = match a {
+        Value::Ints(v) if n < u32::MAX as usize => {
+            crate::kernels::counting_grade(v).or_else(|| {
+                Some(crate::kernels::radix_grade(
+                    &v.iter()
+                        .map(|&x| crate::kernels::int_key(x))
+                        .collect::<Vec<u64>>(),
+                ))
+            })
+        }
+        Value::Reals(v) if n < u32::MAX as usize => Some(crate::kernels::radix_grade(
+            &v.iter()
+                .map(|&x| crate::kernels::real_key(x))
+                .collect::<Vec<u64>>(),
+        )),
+        _ => None,
+    };
+    if let Some(mut idx) = radix {
+        if down {
+            idx.reverse();
+        }
+        return Ok(Value::ints(idx));
+    }
     let mut idx: Vec<usize> = (0..n).collect();
     match a {
-        Value::Ints(v) if n < u32::MAX as usize => {
-            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::int_key(x)).collect();
-            idx = crate::kernels::radix_grade(&keys);
-        }
-        Value::Reals(v) if n < u32::MAX as usize => {
-            let keys: Vec<u64> = v.iter().map(|&x| crate::kernels::real_key(x)).collect();
-            idx = crate::kernels::radix_grade(&keys);
-        }
         Value::Str(v) => idx.sort_by_key(|&i| v[i]),
         _ => {
             let items = a.items();
@@ -231,7 +246,7 @@ pub fn group(a: &Value) -> KResult<Value> {
             }
         }
         Value::Ints(v) => {
-            let mut map: HashMap<i64, usize> = HashMap::new();
+            let mut map: FastMap<i64, usize> = FastMap::default();
             for (i, &x) in v.iter().enumerate() {
                 let g = *map.entry(x).or_insert_with(|| {
                     groups.push(Vec::new());
@@ -241,7 +256,7 @@ pub fn group(a: &Value) -> KResult<Value> {
             }
         }
         _ => {
-            let mut map: HashMap<Key, usize> = HashMap::new();
+            let mut map: FastMap<Key, usize> = FastMap::default();
             for (i, x) in a.items().into_iter().enumerate() {
                 let g = *map.entry(Key(x)).or_insert_with(|| {
                     groups.push(Vec::new());
@@ -270,7 +285,10 @@ pub fn range(a: &Value) -> KResult<Value> {
     if !is_seq(a) {
         return type_err("range", &[a]);
     }
-    let mut seen: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<
+        Key,
+        std::hash::BuildHasherDefault<crate::dict::KeyHasher>,
+    > = Default::default();
     let mut out = Vec::new();
     for x in a.items() {
         if seen.insert(Key(x.clone())) {

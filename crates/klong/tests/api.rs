@@ -298,3 +298,19 @@ fn json_round_trip_and_onmsg_handler() {
     assert_eq!(out["ev"], serde_json::json!("AVG"));
     assert_eq!(out["a"], serde_json::json!(12.0));
 }
+
+#[test]
+fn fused_forms_keep_errors() {
+    let mut k = Klong::new();
+    for (prog, msg) in [
+        ("+/[1 2]*[1 2 3]", "times: shape error"),
+        ("+/!-1", "enumerate: domain error"),
+        ("+/!2.5", "enumerate: type error"),
+    ] {
+        let e = k.eval(prog).unwrap_err();
+        assert!(e.to_string().contains(msg), "{prog}: {e}");
+    }
+    k.set_max_alloc(1000);
+    assert_eq!(k.eval("+/!1001").unwrap_err().kind, ErrorKind::Limit);
+    assert_eq!(readable(&k.eval("+/!1000").unwrap()), "499500");
+}

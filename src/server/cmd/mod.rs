@@ -14,6 +14,8 @@ mod update;
 
 use kdfs_client::{CodecError, ErrorKind, Request, Response};
 use kdfs_store::{KeyPath, StoreError};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::connection::Connection;
@@ -26,6 +28,48 @@ pub enum Flow {
     Continue,
     /// Close the connection (the client said goodbye).
     Close,
+}
+
+/// A reply still being worked on (an update waiting to be durable), served concurrently with
+/// later requests of its connection; resolves to the request id and the reply.
+pub type Deferred = Pin<Box<dyn Future<Output = (u64, Response)> + Send>>;
+
+/// Starts `request` if it may be served concurrently with later requests of its connection
+/// (updates and pings, whose single reply only has to wait its turn); gives it back otherwise.
+///
+/// The update is applied in memory before this returns, so updates of one connection are
+/// applied in request order even though they are acknowledged concurrently.
+pub fn start_concurrent(
+    state: &ServerState,
+    id: u64,
+    request: Request,
+) -> Result<Deferred, Request> {
+    match request {
+        Request::Ping => Ok(Box::pin(std::future::ready((id, ping::run())))),
+        Request::Update {
+            key,
+            index,
+            upsert,
+            ipc,
+        } => Ok(match update::begin(state, &key, &index, upsert, ipc) {
+            Ok(pending) => Box::pin(async move {
+                let reply = update::acknowledge(pending).await;
+                log_error(id, "update", &reply);
+                (id, reply)
+            }),
+            Err(reply) => {
+                log_error(id, "update", &reply);
+                Box::pin(std::future::ready((id, reply)))
+            }
+        }),
+        other => Err(other),
+    }
+}
+
+fn log_error(id: u64, name: &str, reply: &Response) {
+    if let Response::Error { kind, message } = reply {
+        tracing::debug!(id, request = name, %kind, message, "request failed");
+    }
 }
 
 /// Serve one request. `Err` means the connection itself failed (the reply could not be sent).
@@ -44,7 +88,10 @@ pub async fn dispatch(
             index,
             upsert,
             ipc,
-        } => update::run(state, &key, &index, upsert, ipc).await,
+        } => match update::begin(state, &key, &index, upsert, ipc) {
+            Ok(pending) => update::acknowledge(pending).await,
+            Err(reply) => reply,
+        },
         Request::Read {
             key,
             start,
@@ -83,9 +130,7 @@ pub async fn dispatch(
             return Ok(Flow::Close);
         }
     };
-    if let Response::Error { kind, message } = &reply {
-        tracing::debug!(id, request = name, %kind, message, "request failed");
-    }
+    log_error(id, name, &reply);
     conn.write(id, reply).await?;
     Ok(Flow::Continue)
 }

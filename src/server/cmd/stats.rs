@@ -51,6 +51,10 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
             "allow_files": config.allow_files,
             "allow_system": config.allow_system,
             "max_result": config.max_result,
+            "idle_timeout_s": config.idle_timeout.map(|d| d.as_secs_f64()),
+            "frame_timeout_s": config.frame_timeout.map(|d| d.as_secs_f64()),
+            "compact_after_rows": config.compact_after_rows,
+            "auth": config.token.is_some(),
         },
     });
     if level >= 1 {

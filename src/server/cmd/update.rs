@@ -1,31 +1,33 @@
 //! `Update`: merge rows into a frame; the reply is sent once they are durable.
+//!
+//! Served in two steps so a connection can keep many updates in flight: [`begin`] validates
+//! the update and applies it in memory (in request order), [`acknowledge`] waits until it is
+//! durable.
 
 use arrow::compute::concat_batches;
 use kdfs_client::{ErrorKind, Response, ipc};
-use kdfs_store::UpdateMode;
+use kdfs_store::{PendingUpdate, UpdateMode};
 
 use super::{parse_key, store_error};
 use crate::server::ServerState;
 
-/// Merge the Arrow IPC stream `payload` into frame `key`.
-pub async fn run(
+/// Merge the Arrow IPC stream `payload` into frame `key` in memory and queue it for commit.
+/// `Err` is the reply for an update that was refused (and changed nothing).
+pub fn begin(
     state: &ServerState,
     key: &str,
     index: &str,
     upsert: bool,
     payload: Vec<u8>,
-) -> Response {
-    let key = match parse_key(key) {
-        Ok(k) => k,
-        Err(reply) => return reply,
-    };
+) -> Result<PendingUpdate, Response> {
+    let key = parse_key(key)?;
     let (schema, batches) = match ipc::decode(&payload) {
         Ok(decoded) => decoded,
         Err(e) => {
-            return Response::error(
+            return Err(Response::error(
                 ErrorKind::BadRequest,
                 format!("the update payload is not an Arrow IPC stream: {e}"),
-            );
+            ));
         }
     };
     drop(payload);
@@ -37,22 +39,33 @@ pub async fn run(
         match concat_batches(&schema, &batches) {
             Ok(b) => Some(b),
             Err(e) => {
-                return Response::error(
+                return Err(Response::error(
                     ErrorKind::BadRequest,
                     format!("the update payload's batches do not fit together: {e}"),
-                );
+                ));
             }
         }
     };
     let Some(batch) = batch else {
-        return Response::error(ErrorKind::BadRequest, "the update payload has no batch");
+        return Err(Response::error(
+            ErrorKind::BadRequest,
+            "the update payload has no batch",
+        ));
     };
     let mode = if upsert {
         UpdateMode::Upsert
     } else {
         UpdateMode::Append
     };
-    match state.store.update(&key, index, batch, mode).await {
+    state
+        .store
+        .begin_update(&key, index, &batch, mode)
+        .map_err(store_error)
+}
+
+/// The reply to a begun update, once it is durable.
+pub async fn acknowledge(pending: PendingUpdate) -> Response {
+    match pending.durable().await {
         Ok(outcome) => Response::Updated {
             inserted: outcome.inserted,
             replaced: outcome.replaced,

@@ -1,0 +1,291 @@
+//! Mixed load against the real `kdfs` binary: many connections at once doing updates, range
+//! reads, SQL and Klong, for a fixed time.
+//!
+//!     cargo bench --bench load                                  # 256 connections, 60 s
+//!     KDFS_LOAD_CONNECTIONS=64 KDFS_LOAD_SECS=10 cargo bench --bench load
+//!
+//! Reports, per kind of request, how many ran, their rate and p50/p99 latency, the errors (any
+//! error makes the run fail), and the server's peak resident memory next to its `--memory`
+//! cache budget (read from /proc, so Linux only).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use kdfs_client::{Client, ReadOptions, UpdateOptions};
+
+const SYMBOLS: i64 = 10;
+const SEED_BARS: i64 = 100_000;
+const MINUTE: i64 = 60_000;
+const MEMORY_BUDGET: &str = "256MiB";
+const MEMORY_BUDGET_BYTES: u64 = 256 << 20;
+
+/// The kinds of request in the mix, with their share out of 100.
+const MIX: [(Kind, u32); 5] = [
+    (Kind::OneRowUpdate, 30),
+    (Kind::BatchUpdate, 10),
+    (Kind::RangeRead, 40),
+    (Kind::Sql, 10),
+    (Kind::Klong, 10),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    OneRowUpdate,
+    BatchUpdate,
+    RangeRead,
+    Sql,
+    Klong,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::OneRowUpdate => "one-row update",
+            Kind::BatchUpdate => "100-row update",
+            Kind::RangeRead => "1% range read",
+            Kind::Sql => "SQL (hourly bars)",
+            Kind::Klong => "Klong (mean close)",
+        }
+    }
+}
+
+/// Kills the server when the bench ends, however it ends.
+struct ServerProc(Child);
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn bars(t0: i64, n: i64, price: f64) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("t", DataType::Int64, false),
+        Field::new("c", DataType::Float64, false),
+        Field::new("v", DataType::Int64, false),
+    ]));
+    let t: Vec<i64> = (0..n).map(|i| t0 + i * MINUTE).collect();
+    let c: Vec<f64> = (0..n).map(|i| price + (i % 17) as f64 * 0.01).collect();
+    let v: Vec<i64> = (0..n).map(|i| 100 + i % 900).collect();
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(t)),
+            Arc::new(Float64Array::from(c)),
+            Arc::new(Int64Array::from(v)),
+        ],
+    )
+    .expect("valid batch")
+}
+
+/// Peak resident set size of `pid` in bytes (VmHWM), if /proc tells.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// One connection's loop: requests drawn from [`MIX`] until `deadline`.
+async fn worker(addr: String, id: u64, deadline: Instant) -> Vec<(Kind, Duration, bool)> {
+    let mut out = Vec::new();
+    let mut client = match Client::connect(&addr).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("connection {id}: {e}");
+            out.push((Kind::RangeRead, Duration::ZERO, false));
+            return out;
+        }
+    };
+    let mut rng = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    // Writers append to their own live frame, after the seeded history.
+    let live = format!("live/minute/C{id:03}");
+    let mut t = 0;
+    while Instant::now() < deadline {
+        let pick = (next() % 100) as u32;
+        let mut acc = 0;
+        let kind = MIX
+            .iter()
+            .find(|(_, share)| {
+                acc += share;
+                pick < acc
+            })
+            .map_or(Kind::Klong, |(k, _)| *k);
+        let sym = next() as i64 % SYMBOLS;
+        let start = Instant::now();
+        let ok = match kind {
+            Kind::OneRowUpdate => {
+                t += MINUTE;
+                client
+                    .update(&live, &bars(t, 1, 100.0), UpdateOptions::default())
+                    .await
+                    .is_ok()
+            }
+            Kind::BatchUpdate => {
+                let batch = bars(t + MINUTE, 100, 100.0);
+                t += 100 * MINUTE;
+                client
+                    .update(&live, &batch, UpdateOptions::default())
+                    .await
+                    .is_ok()
+            }
+            Kind::RangeRead => {
+                let span = SEED_BARS / 100;
+                let first = (next() as i64 % (SEED_BARS - span)) * MINUTE;
+                let options = ReadOptions {
+                    start: Some(first),
+                    end: Some(first + (span - 1) * MINUTE),
+                    ..ReadOptions::default()
+                };
+                match client
+                    .read(&format!("historical/minute/S{sym}"), options)
+                    .await
+                {
+                    Ok(b) => b.iter().map(|b| b.num_rows()).sum::<usize>() == span as usize,
+                    Err(_) => false,
+                }
+            }
+            Kind::Sql => client
+                .sql(&format!(
+                    "SELECT t / 3600000 AS h, min(c) AS l, max(c) AS h2, sum(v) AS v \
+                     FROM historical.minute.S{sym} WHERE t < {} GROUP BY 1",
+                    24 * 60 * MINUTE
+                ))
+                .await
+                .is_ok_and(|r| r.num_rows() == 24),
+            Kind::Klong => client
+                .klong(&format!(
+                    "{{(+/x)%#x}}(.df(\"historical/minute/S{sym}\";0;{})?\"c\")",
+                    59 * MINUTE
+                ))
+                .await
+                .is_ok(),
+        };
+        out.push((kind, start.elapsed(), ok));
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let connections = env_or("KDFS_LOAD_CONNECTIONS", 256);
+    let secs = env_or("KDFS_LOAD_SECS", 60);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kdfs"))
+        .args(["server", "--port", "0", "--log", "warn", "--memory", MEMORY_BUDGET])
+        .args(["--max-connections", &(connections + 8).to_string(), "--dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start kdfs server");
+    let stdout = child.stdout.take().expect("server stdout");
+    let server = ServerProc(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("server address line");
+    let addr = line
+        .trim()
+        .strip_prefix("kdfs listening on ")
+        .expect("kdfs listening on ADDR")
+        .to_string();
+    let pid = server.0.id();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let mut seed = Client::connect(&addr).await.expect("connect");
+        for s in 0..SYMBOLS {
+            seed.update(
+                &format!("historical/minute/S{s}"),
+                &bars(0, SEED_BARS, 100.0 + s as f64),
+                UpdateOptions::default(),
+            )
+            .await
+            .expect("seed");
+        }
+        eprintln!(
+            "seeded {SYMBOLS} x {SEED_BARS} bars; {connections} connections for {secs} s..."
+        );
+
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(secs);
+        let tasks: Vec<_> = (0..connections)
+            .map(|id| tokio::spawn(worker(addr.clone(), id, deadline)))
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.extend(task.await.expect("worker task"));
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+
+        println!(
+            "\n{connections} connections for {elapsed:.1} s against a release server \
+             (--memory {MEMORY_BUDGET})"
+        );
+        println!(
+            "{:<20} {:>9} {:>10} {:>10} {:>10} {:>7}",
+            "request", "count", "per s", "p50", "p99", "errors"
+        );
+        let mut errors = 0;
+        for (kind, _) in MIX {
+            let mut times: Vec<Duration> = results
+                .iter()
+                .filter(|r| r.0 == kind)
+                .map(|r| r.1)
+                .collect();
+            times.sort();
+            let failed = results.iter().filter(|r| r.0 == kind && !r.2).count();
+            errors += failed;
+            println!(
+                "{:<20} {:>9} {:>10.0} {:>8.2}ms {:>8.2}ms {:>7}",
+                kind.name(),
+                times.len(),
+                times.len() as f64 / elapsed,
+                percentile(&times, 0.5).as_secs_f64() * 1e3,
+                percentile(&times, 0.99).as_secs_f64() * 1e3,
+                failed
+            );
+        }
+        match peak_rss(pid) {
+            Some(rss) => println!(
+                "server peak RSS {:.0} MiB = cache budget {} MiB + {:.0} MiB",
+                rss as f64 / 1048576.0,
+                MEMORY_BUDGET_BYTES >> 20,
+                (rss as f64 - MEMORY_BUDGET_BYTES as f64) / 1048576.0
+            ),
+            None => println!("server peak RSS: unknown (no /proc)"),
+        }
+        if errors > 0 {
+            eprintln!("{errors} requests failed");
+            std::process::exit(1);
+        }
+    });
+    drop(server);
+}
