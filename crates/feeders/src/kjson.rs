@@ -10,20 +10,23 @@
 
 use klong::{Dict, Value};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
 /// Keys longer than this are not remembered (real keys are short; this bounds the cache).
 const MAX_KEY: usize = 32;
-/// Distinct keys remembered; messages with ever-new keys still convert, just uncached.
-const MAX_KEYS: usize = 1024;
+/// Distinct keys remembered (looked up by scanning, so keep it small); messages with
+/// ever-new keys still convert, just uncached.
+const MAX_KEYS: usize = 64;
 
 /// A converter that remembers object keys across messages. Not `Send` (Klong values are not).
 #[derive(Default)]
 pub struct KlongJson {
-    keys: RefCell<HashMap<Box<str>, Value>>,
+    keys: RefCell<Vec<(Box<str>, Value)>>,
+    /// Where the next key probably is: objects of one feed list their keys in the same
+    /// order, so the key after the last one found is checked first.
+    next: Cell<usize>,
 }
 
 impl KlongJson {
@@ -45,12 +48,19 @@ impl KlongJson {
             return Value::str(k);
         }
         let mut keys = self.keys.borrow_mut();
-        if let Some(v) = keys.get(k) {
-            return v.clone();
+        let hint = self.next.get();
+        let found = match keys.get(hint) {
+            Some((name, _)) if &**name == k => Some(hint),
+            _ => keys.iter().position(|(name, _)| &**name == k),
+        };
+        if let Some(i) = found {
+            self.next.set(i + 1);
+            return keys[i].1.clone();
         }
         let v = Value::str(k);
         if keys.len() < MAX_KEYS {
-            keys.insert(k.into(), v.clone());
+            keys.push((k.into(), v.clone()));
+            self.next.set(keys.len());
         }
         v
     }
