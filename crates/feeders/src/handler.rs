@@ -5,12 +5,16 @@
 //! result goes back the same way (dictionary → object, vector → array, string/symbol →
 //! string). The interpreter is not `Send`, so a [`Handler`] lives on one thread.
 
+use crate::kjson::KlongJson;
 use klong::{Capabilities, Klong, Value};
 use std::time::{Duration, Instant};
 
 /// Why loading or running a handler failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
+    /// The message is not JSON.
+    #[error("malformed message: {0}")]
+    Malformed(#[from] serde_json::Error),
     /// The script did not evaluate.
     #[error("cannot load the handler script: {0}")]
     Load(String),
@@ -32,6 +36,7 @@ pub struct Handler {
     k: Klong,
     func: String,
     timeout: Option<Duration>,
+    conv: KlongJson,
 }
 
 impl Handler {
@@ -48,6 +53,7 @@ impl Handler {
             k,
             func: func.to_string(),
             timeout: None,
+            conv: KlongJson::new(),
         })
     }
 
@@ -62,7 +68,17 @@ impl Handler {
         &mut self,
         msg: &serde_json::Value,
     ) -> Result<Option<serde_json::Value>, HandlerError> {
-        let arg = klong::json::from_json(msg);
+        self.apply(klong::json::from_json(msg))
+    }
+
+    /// Call the function on one message given as JSON text, converted to Klong in one pass
+    /// (no intermediate JSON value). Text that is not JSON is [`HandlerError::Malformed`].
+    pub fn call_text(&mut self, text: &str) -> Result<Option<serde_json::Value>, HandlerError> {
+        let arg = self.conv.parse(text)?;
+        self.apply(arg)
+    }
+
+    fn apply(&mut self, arg: Value) -> Result<Option<serde_json::Value>, HandlerError> {
         self.k
             .set_deadline(self.timeout.map(|t| Instant::now() + t));
         let r = self.k.call(&self.func, &[arg]);
@@ -98,6 +114,18 @@ mod tests {
         assert_eq!(out["ev"], "AVG");
         let a = out["a"].as_f64().unwrap();
         assert!((a - 34.0 / 3.0).abs() < 1e-9, "{out}");
+    }
+
+    #[test]
+    fn text_and_value_calls_agree() {
+        let mut h = Handler::load(AVG, "onmsg", Capabilities::none()).unwrap();
+        let text = r#"[{"ev":"AM","sym":"A","c":10.5},{"ev":"AM","sym":"B","c":11}]"#;
+        let by_value = h.call(&serde_json::from_str(text).unwrap()).unwrap();
+        assert_eq!(h.call_text(text).unwrap(), by_value);
+        assert!(matches!(
+            h.call_text("[1,"),
+            Err(HandlerError::Malformed(_))
+        ));
     }
 
     #[test]

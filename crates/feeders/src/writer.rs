@@ -77,20 +77,22 @@ impl Ingest {
     /// counts) the oldest bars while the store is failing. Returns how many were dropped.
     pub async fn push(&self, bars: Vec<Bar>) -> u64 {
         let mut dropped = 0;
-        for bar in bars {
-            loop {
-                let space = self.space.notified();
-                {
-                    let mut p = self.lock();
-                    if p.len() < self.cap || !self.healthy.load(Ordering::Relaxed) {
-                        dropped += p.push(bar);
-                        break;
-                    }
+        let mut bars = bars.into_iter().peekable();
+        while bars.peek().is_some() {
+            let space = self.space.notified();
+            {
+                // One lock for as many bars as fit (a message is ~100 bars).
+                let mut p = self.lock();
+                while p.len() < self.cap || !self.healthy.load(Ordering::Relaxed) {
+                    let Some(bar) = bars.next() else { break };
+                    dropped += p.push(bar);
+                    self.received.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+            if bars.peek().is_some() {
                 self.data.notify_one();
                 space.await;
             }
-            self.received.fetch_add(1, Ordering::Relaxed);
         }
         self.data.notify_one();
         dropped

@@ -4,13 +4,14 @@ use anyhow::Result;
 use clap::Parser;
 use feeders::backoff::Backoff;
 use feeders::bar::Bar;
-use feeders::batch::Batch;
+use feeders::batch::BatchError;
 use feeders::cli::{self, LogArgs};
 use feeders::ingest::valid_symbol;
 use feeders::pattern::Filter;
 use feeders::upstream::{self, UpstreamConfig, UpstreamEvent};
 use feeders::writer::{FrameStore, Ingest};
 use kdfs_client::{ClientManager, ClientOptions, Pool, UpdateOptions};
+use serde_json::value::RawValue;
 use std::time::Duration;
 
 /// Read minute bars from a feed and store each symbol's bars in kdfs under
@@ -78,24 +79,34 @@ impl FrameStore for Kdfs {
     }
 }
 
-/// The minute bars of a message; other events and malformed bars are logged and skipped.
-fn bars_of(batch: &Batch) -> Vec<Bar> {
-    let mut bars = Vec::with_capacity(batch.events.len());
-    for event in &batch.events {
-        if event.ev.as_deref() == Some("status") {
-            tracing::info!("status: {}", event.json);
-            continue;
-        }
-        match serde_json::from_str::<Bar>(&event.json) {
+/// The minute bars of a message (a JSON array of events, or one event object); status
+/// replies, other events and malformed bars are logged and skipped. Each event is parsed
+/// once, straight into a [`Bar`]: routing fields alone would be a second parse.
+fn bars_of(text: &str) -> Result<Vec<Bar>, BatchError> {
+    let raws: Vec<&RawValue> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(text)?
+    } else {
+        vec![serde_json::from_str(text)?]
+    };
+    let mut bars = Vec::with_capacity(raws.len());
+    for raw in raws {
+        let json = raw.get();
+        match serde_json::from_str::<Bar>(json) {
             Ok(bar) if valid_symbol(&bar.sym) => bars.push(bar),
             Ok(bar) => tracing::warn!("skipping bar with unusable symbol {:?}", bar.sym),
-            Err(e) => tracing::warn!(
-                "skipping event that is not a minute bar ({e}): {}",
-                event.json
-            ),
+            Err(_) if is_status(json) => tracing::info!("status: {json}"),
+            Err(e) => tracing::warn!("skipping event that is not a minute bar ({e}): {json}"),
         }
     }
-    bars
+    Ok(bars)
+}
+
+fn is_status(json: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Ev<'a> {
+        ev: Option<&'a str>,
+    }
+    serde_json::from_str::<Ev>(json).is_ok_and(|e| e.ev == Some("status"))
 }
 
 #[tokio::main]
@@ -150,9 +161,9 @@ async fn main() -> Result<()> {
                 ev = rx.recv() => {
                     let Some(ev) = ev else { break };
                     let UpstreamEvent::Message(text) = ev else { continue };
-                    match Batch::parse(text.as_str()) {
-                        Ok(batch) => {
-                            let dropped = ingest.push(bars_of(&batch)).await;
+                    match bars_of(text.as_str()) {
+                        Ok(bars) => {
+                            let dropped = ingest.push(bars).await;
                             if dropped > 0 {
                                 tracing::warn!(dropped, "buffer full while kdfs is failing: oldest bars dropped");
                             }
@@ -201,12 +212,19 @@ mod tests {
             {"ev":"AM","sym":"AAPL","s":0,"e":60000,"v":5,"o":1.0,"c":2.0,"h":2.5,"l":0.5,"vw":1.5},
             {"ev":"AM","sym":"../x","s":0,"e":60000,"v":5,"o":1.0,"c":2.0,"h":2.5,"l":0.5,"vw":1.5},
             {"ev":"AM","sym":"MSFT"}, 42]"#;
-        let batch = Batch::parse(text).unwrap();
-        let bars = bars_of(&batch);
+        let bars = bars_of(text).unwrap();
         assert_eq!(bars.len(), 1);
         assert_eq!(
             (bars[0].sym.as_str(), bars[0].e, bars[0].n),
             ("AAPL", 60000, 0)
         );
+        assert_eq!(
+            bars_of(r#"{"ev":"AM","sym":"A","s":0,"e":1,"v":1,"o":1,"c":1,"h":1,"l":1,"vw":1}"#)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(bars_of("[1,").is_err());
+        assert!(bars_of("42").unwrap().is_empty(), "a non-event is skipped");
     }
 }

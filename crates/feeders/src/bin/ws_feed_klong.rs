@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use feeders::batch::Batch;
 use feeders::cli::{self, LogArgs, ServeArgs};
-use feeders::handler::Handler;
+use feeders::handler::{Handler, HandlerError};
 use feeders::hub::Hub;
 use feeders::pattern::Filter;
 use feeders::server::{ServeOptions, Server};
@@ -67,21 +67,15 @@ fn handler_loop(
         let UpstreamEvent::Message(text) = ev else {
             continue;
         };
-        let msg: serde_json::Value = match serde_json::from_str(text.as_str()) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(
-                    "skipping malformed message ({e}): {}",
-                    preview(text.as_str())
-                );
-                continue;
-            }
-        };
-        if is_status(&msg) {
-            tracing::info!("upstream status: {msg}");
+        let text = text.as_str();
+        // Only a message that mentions "status" can be a status reply; parse just those.
+        if text.contains("\"status\"")
+            && serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| is_status(&v))
+        {
+            tracing::info!("upstream status: {text}");
             continue;
         }
-        match handler.call(&msg) {
+        match handler.call_text(text) {
             Ok(Some(result)) => {
                 ok += 1;
                 let batch = Batch::from_value(&result);
@@ -91,9 +85,12 @@ fn handler_loop(
                 }
             }
             Ok(None) => ok += 1,
+            Err(HandlerError::Malformed(e)) => {
+                tracing::warn!("skipping malformed message ({e}): {}", preview(text));
+            }
             Err(e) => {
                 failed += 1;
-                tracing::warn!("{e}; message: {}", preview(text.as_str()));
+                tracing::warn!("{e}; message: {}", preview(text));
             }
         }
     }
