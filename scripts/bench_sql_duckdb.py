@@ -136,7 +136,10 @@ def main():
 
         def duck_once(sql):
             start = time.perf_counter()
-            result = con.execute(sql).fetch_arrow_table()
+            relation = con.sql(sql)
+            # The method's name changed between DuckDB releases.
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            result = fetch()
             return (time.perf_counter() - start) * 1e3, result
 
         rows = []
