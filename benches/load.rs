@@ -129,7 +129,7 @@ async fn worker(addr: String, id: u64, deadline: Instant) -> Vec<(Kind, Duration
                 pick < acc
             })
             .map_or(Kind::Klong, |(k, _)| *k);
-        let sym = next() as i64 % SYMBOLS;
+        let sym = (next() % SYMBOLS as u64) as i64;
         let start = Instant::now();
         let ok = match kind {
             Kind::OneRowUpdate => {
@@ -149,7 +149,7 @@ async fn worker(addr: String, id: u64, deadline: Instant) -> Vec<(Kind, Duration
             }
             Kind::RangeRead => {
                 let span = SEED_BARS / 100;
-                let first = (next() as i64 % (SEED_BARS - span)) * MINUTE;
+                let first = (next() % (SEED_BARS - span) as u64) as i64 * MINUTE;
                 let options = ReadOptions {
                     start: Some(first),
                     end: Some(first + (span - 1) * MINUTE),
@@ -281,10 +281,9 @@ fn main() {
         }
         match peak_rss(pid) {
             Some(rss) => println!(
-                "server peak RSS {:.0} MiB = cache budget {} MiB + {:.0} MiB",
+                "server peak RSS {:.0} MiB (cache budget {} MiB)",
                 rss as f64 / 1048576.0,
-                MEMORY_BUDGET_BYTES >> 20,
-                (rss as f64 - MEMORY_BUDGET_BYTES as f64) / 1048576.0
+                MEMORY_BUDGET_BYTES >> 20
             ),
             None => println!("server peak RSS: unknown (no /proc)"),
         }
