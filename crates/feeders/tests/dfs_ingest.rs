@@ -66,11 +66,16 @@ fn kdfs(bin: &std::path::Path, dir: &std::path::Path, port: u16) -> (Proc, u16) 
 }
 
 fn expected(seed: u64, syms: &[&str], ticks: usize) -> BTreeMap<String, Vec<Bar>> {
+    expected_from(seed, syms, ticks, START)
+}
+
+/// The bars a source started with `--start-ms start` publishes in its first `ticks` ticks.
+fn expected_from(seed: u64, syms: &[&str], ticks: usize, start: i64) -> BTreeMap<String, Vec<Bar>> {
     let mut m = FakeMarket::new(
         "AM",
         syms.iter().map(|s| s.to_string()).collect(),
         seed,
-        START,
+        start,
     );
     let mut out: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
     for _ in 0..ticks {
@@ -202,4 +207,55 @@ async fn ingest_survives_a_kdfs_restart_without_loss() {
     let (_db, port2) = kdfs(&bin, dir.path(), port);
     assert_eq!(port2, port);
     assert_stored_exactly(port, &expected(5, &syms, 300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_resumes_when_the_source_restarts() {
+    let Some(bin) = kdfs_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, port) = kdfs(&bin, dir.path(), 0);
+    let syms = ["AAPL"];
+    let first = [
+        "--seed",
+        "21",
+        "--delay",
+        "0.002",
+        "--count",
+        "100",
+        "--wait-subscribers",
+        "1",
+        "--symbols",
+        "AAPL",
+    ];
+    let (mut src, uri) = fake_src(&[&first[..], &["--start-ms", &START.to_string()]].concat());
+    let src_port: u16 = uri.rsplit(':').next().unwrap().parse().unwrap();
+    let port_s = port.to_string();
+    let _ingest = Proc::start(DFS_CLIENT, &["--uri", &uri, "--dfs-port", &port_s]);
+    let mut want = expected(21, &syms, 100);
+    assert_stored_exactly(port, &want).await;
+
+    // A new source on the same address, continuing 100 minutes later: the ingest client must
+    // reconnect by itself (the source waits for it) and store the new bars after the old ones.
+    src.kill();
+    let later = START + 100 * 60_000;
+    let second = [
+        "--seed",
+        "22",
+        "--delay",
+        "0.002",
+        "--count",
+        "50",
+        "--wait-subscribers",
+        "1",
+        "--symbols",
+        "AAPL",
+    ];
+    let (_src2, _) = fake_src_on(
+        src_port,
+        &[&second[..], &["--start-ms", &later.to_string()]].concat(),
+    );
+    for (sym, bars) in expected_from(22, &syms, 50, later) {
+        want.entry(sym).or_default().extend(bars);
+    }
+    assert_stored_exactly(port, &want).await;
 }
