@@ -51,6 +51,19 @@ async fn update_many_answers_in_order_and_applies_in_order() {
     let all = c.read("p/AAPL", ReadOptions::default()).await.unwrap();
     assert_eq!(ints(&all, "t"), (0..300).collect::<Vec<_>>());
     assert_eq!(floats(&all, "c")[7], Some(7.0 * 1.5 + 99.0));
+    assert!(!c.is_abandoned());
+
+    // A pipeline dropped before `finish` leaves answers on the wire: the pool must retire the
+    // connection. The client itself still skips the stale answers by id.
+    let mut pipeline = c.pipeline();
+    pipeline
+        .update("p/AAPL", &bars(&[1000], 0.0), &UpdateOptions::default())
+        .await
+        .unwrap();
+    drop(pipeline);
+    assert!(c.is_abandoned());
+    c.ping().await.unwrap();
+    assert!(!c.is_abandoned());
 }
 
 #[tokio::test]

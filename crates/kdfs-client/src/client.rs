@@ -148,9 +148,10 @@ pub struct Client {
     server: String,
     timeout: Option<Duration>,
     broken: bool,
-    /// Set while [`Client::call`] or a table call runs; still set afterwards only if its
-    /// caller gave up (dropped the future) before the answer, e.g. on Ctrl-C.
-    abandoned: bool,
+    /// Set while [`Client::call`], a table call or a [`Pipeline`](crate::Pipeline) runs;
+    /// still set afterwards only if its caller gave up (dropped it) before the answers, e.g.
+    /// on Ctrl-C.
+    pub(crate) abandoned: bool,
 }
 
 impl Client {
@@ -217,7 +218,8 @@ impl Client {
         self.broken
     }
 
-    /// Whether a request was given up before its answer arrived (its future was dropped).
+    /// Whether a request was given up before its answer arrived (its future, or a pipeline
+    /// before [`Pipeline::finish`](crate::Pipeline::finish), was dropped).
     /// The server is still working on it; a pool closes such a connection rather than reuse
     /// it, and closing it makes the server stop a streaming query early.
     pub fn is_abandoned(&self) -> bool {

@@ -73,6 +73,8 @@ impl<'a> Pipeline<'a> {
             self.collect_oldest().await;
         }
         let id = self.client.feed(request).await?;
+        // Until `finish` has every answer, dropping the pipeline leaves answers on the wire.
+        self.client.abandoned = true;
         self.waiting.push_back(id);
         self.unflushed = true;
         Ok(())
@@ -101,6 +103,7 @@ impl<'a> Pipeline<'a> {
         while !self.waiting.is_empty() {
             self.collect_oldest().await;
         }
+        self.client.abandoned = false;
         self.answers
     }
 
