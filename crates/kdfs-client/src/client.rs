@@ -228,16 +228,9 @@ impl Client {
 
     /// Send a request without waiting for the answer; returns its id.
     pub async fn send(&mut self, request: Request) -> Result<u64, ClientError> {
-        if self.broken {
-            return Err(ClientError::Closed);
-        }
-        let id = self.next_id;
-        // Id 0 is reserved for the server's connection-level errors.
-        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
-        match self.framed.send(RequestFrame { id, request }).await {
-            Ok(()) => Ok(id),
-            Err(e) => Err(self.send_failed(e.into())),
-        }
+        let id = self.feed(request).await?;
+        self.flush().await?;
+        Ok(id)
     }
 
     /// Queue a request without flushing it to the socket (see [`Client::flush`]); returns its id.
@@ -246,6 +239,7 @@ impl Client {
             return Err(ClientError::Closed);
         }
         let id = self.next_id;
+        // Id 0 is reserved for the server's connection-level errors.
         self.next_id = self.next_id.checked_add(1).unwrap_or(1);
         match self.framed.feed(RequestFrame { id, request }).await {
             Ok(()) => Ok(id),
