@@ -13,6 +13,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement as AstStatement;
@@ -23,6 +24,7 @@ use super::catalog::{DEFAULT_CATALOG, DEFAULT_SCHEMA, FrameCatalogList};
 use super::error::SqlError;
 use super::frames::FramesFunction;
 use super::source::FrameSource;
+use super::yielding::yield_between_operators;
 
 /// Name of the table function that unions the frames under a prefix.
 pub const FRAMES_FUNCTION: &str = "frames";
@@ -122,7 +124,9 @@ impl SqlEngine {
             let plan = state.statement_to_plan(statement).await?;
             check_plan(&plan)?;
             let df = self.ctx.execute_logical_plan(plan).await?;
-            Ok::<_, SqlError>(df.execute_stream().await?)
+            let task = Arc::new(df.task_ctx());
+            let physical = yield_between_operators(df.create_physical_plan().await?)?;
+            Ok::<_, SqlError>(execute_stream(physical, task)?)
         };
         let inner = tokio::time::timeout_at(deadline, start)
             .await

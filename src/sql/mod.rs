@@ -26,6 +26,7 @@ mod scan;
 pub mod source;
 mod store_source;
 mod table;
+mod yielding;
 
 #[cfg(test)]
 mod tests;

@@ -88,8 +88,11 @@ async fn slow_queries_are_cancelled_at_the_time_limit() {
     source
         .insert("x/y/Z", "t", bar_batches(&gen_bars(T0, 3000, 0), 500))
         .unwrap();
+    // One partition: no repartitioning channel between the scan and the aggregate, so only
+    // cooperative yielding inside the plan lets the deadline fire.
     let limits = EngineLimits {
         timeout: Duration::from_millis(300),
+        target_partitions: 1,
         ..test_limits()
     };
     let engine = SqlEngine::new(source, limits).unwrap();
