@@ -21,6 +21,7 @@ pub mod connection;
 pub mod handler;
 pub mod silence;
 pub mod state;
+pub mod throttle;
 
 use kdfs_client::{DEFAULT_MAX_FRAME, ErrorKind, Response};
 use kdfs_store::{FrameStore, StoreConfig, StoreError};
