@@ -42,6 +42,10 @@ pub(crate) fn run(inner: Weak<Inner>, rx: Receiver<Job>, idle: Duration) {
             Err(RecvTimeoutError::Disconnected) => break,
         };
         let Some(inner) = inner.upgrade() else { break };
+        if job.is_none() && inner.check_not_failed().is_err() {
+            // Failed store: retrying idle compactions would only repeat the error in the log.
+            continue;
+        }
         let Some(job) = job else {
             compact_idle(&inner, idle);
             continue;
@@ -92,6 +96,8 @@ fn compact_idle(inner: &Inner, idle: Duration) {
 /// Folds the write log of `entry` into its file (see the module docs).
 pub(crate) fn compact(inner: &Inner, entry: &Arc<Entry>) -> Result<(), StoreError> {
     let _one_at_a_time = lock(&inner.compact_lock);
+    // After a failed commit, memory may hold rows that are not durable: no file may claim them.
+    inner.check_not_failed()?;
     let key = &entry.key;
     let (rows, id, seq, log_rows, generation) = {
         let mut st = entry.lock();
@@ -112,6 +118,8 @@ pub(crate) fn compact(inner: &Inner, entry: &Arc<Entry>) -> Result<(), StoreErro
         )
     };
     commit::wait_sync(inner.send_sync(Op::Barrier)?)?;
+    // A commit that failed before the barrier set the failure flag before answering it.
+    inner.check_not_failed()?;
     let generation = generation + 1;
     let tmp = key.temp_path(&inner.dir, generation);
     let size = match write_file(&tmp, rows.schema(), rows.chunks(), id, seq) {
