@@ -355,6 +355,10 @@ async fn repeated_wrong_tokens_are_slowed_down_per_address() {
     );
     let (reply, waited) = slowed.await.unwrap();
     assert!(is_unauthorized(&reply), "{reply:?}");
+    eprintln!(
+        "wrong token #{}: refused after {waited:?}",
+        FREE_STRIKES + 4
+    );
     assert!(waited >= FIRST_DELAY * 8, "refused after only {waited:?}");
 
     // The right token from the slowed address is served (and forgives it).
