@@ -279,3 +279,94 @@ async fn a_stalled_request_is_dropped_and_others_are_served() {
         .unwrap();
     other.ping().await.unwrap();
 }
+
+/// Say hello with `token` from the local address `from` (another loopback address stands for
+/// another machine); returns the reply.
+async fn hello_from(from: &str, addr: &str, token: &str) -> kdfs_client::Response {
+    use futures::{SinkExt, StreamExt};
+    use kdfs_client::{ClientCodec, PROTOCOL_VERSION, Request, RequestFrame};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+    let mut framed = tokio_util::codec::Framed::new(stream, ClientCodec::new());
+    let hello = Request::Hello {
+        version: PROTOCOL_VERSION,
+        client: "security-test".into(),
+        token: Some(token.into()),
+    };
+    framed
+        .send(RequestFrame {
+            id: 1,
+            request: hello,
+        })
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(WAIT, framed.next()).await;
+    reply
+        .expect("no answer to hello")
+        .expect("connection closed")
+        .expect("decodable answer")
+        .response
+}
+
+fn is_unauthorized(reply: &kdfs_client::Response) -> bool {
+    matches!(
+        reply,
+        kdfs_client::Response::Error {
+            kind: ErrorKind::Unauthorized,
+            ..
+        }
+    )
+}
+
+#[tokio::test]
+async fn repeated_wrong_tokens_are_slowed_down_per_address() {
+    use kdfs::server::throttle::{FIRST_DELAY, FREE_STRIKES};
+    use tokio::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProc::start_with_env(dir.path(), &[], &[("KDFS_TOKEN", TOKEN)]);
+
+    // The free wrong tokens, then three slowed ones: the next refusal waits 8x the first delay.
+    for _ in 0..FREE_STRIKES + 3 {
+        assert!(is_unauthorized(
+            &hello_from("127.0.0.1", &server.addr, "guess").await
+        ));
+    }
+    let slowed = tokio::spawn({
+        let addr = server.addr.clone();
+        async move {
+            let started = Instant::now();
+            let reply = hello_from("127.0.0.1", &addr, "guess").await;
+            (reply, started.elapsed())
+        }
+    });
+    // Meanwhile another address is answered at once, wrong token or right.
+    assert!(is_unauthorized(
+        &hello_from("127.0.0.2", &server.addr, "guess").await
+    ));
+    let reply = hello_from("127.0.0.2", &server.addr, TOKEN).await;
+    assert!(
+        matches!(reply, kdfs_client::Response::Hello { .. }),
+        "{reply:?}"
+    );
+    assert!(
+        !slowed.is_finished(),
+        "the slowed refusal came before the other address was served"
+    );
+    let (reply, waited) = slowed.await.unwrap();
+    assert!(is_unauthorized(&reply), "{reply:?}");
+    eprintln!(
+        "wrong token #{}: refused after {waited:?}",
+        FREE_STRIKES + 4
+    );
+    assert!(waited >= FIRST_DELAY * 8, "refused after only {waited:?}");
+
+    // The right token from the slowed address is served (and forgives it).
+    let reply = hello_from("127.0.0.1", &server.addr, TOKEN).await;
+    assert!(
+        matches!(reply, kdfs_client::Response::Hello { .. }),
+        "{reply:?}"
+    );
+    let mut c = connect_with_token(&server.addr, Some(TOKEN)).await.unwrap();
+    c.ping().await.unwrap();
+}

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
+use kdfs_client::tls::TlsOptions;
 use kdfs_client::{Client, ClientOptions};
 use std::path::PathBuf;
 
@@ -23,6 +24,10 @@ pub struct ConnectArgs {
     /// Read the token from this file. Without --token or --token-file, $KDFS_TOKEN is used.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Connect with TLS, trusting the certificates in this PEM file (the server's own
+    /// certificate if self-signed, or the authority that signed it).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl ConnectArgs {
@@ -36,6 +41,11 @@ impl ConnectArgs {
         let options = ClientOptions {
             token: token::resolve(self.token.as_deref(), self.token_file.as_deref())?,
             client_name: format!("kdfs-cli {}", env!("CARGO_PKG_VERSION")),
+            tls: self
+                .tls_ca
+                .as_deref()
+                .map(TlsOptions::from_ca_file)
+                .transpose()?,
             ..ClientOptions::default()
         };
         let addr = self.addr();

@@ -64,6 +64,13 @@ pub struct ServerArgs {
     /// a slow or stalled client). 0: never.
     #[arg(long, default_value_t = 30)]
     pub frame_timeout: u64,
+    /// Serve TLS with this certificate (PEM, the chain from the server's own certificate up);
+    /// clients then connect with --tls-ca. Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Run the server until Ctrl-C or SIGTERM.
@@ -83,6 +90,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
         compact_after_rows: args.compact_after_rows,
         idle_timeout: seconds(args.idle_timeout),
         frame_timeout: seconds(args.frame_timeout),
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
     };
     let server = Server::bind(config).await?;
     let addr = server.local_addr();

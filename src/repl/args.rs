@@ -29,6 +29,10 @@ pub struct ReplArgs {
     /// Read the token from this file. Without --token or --token-file, $KDFS_TOKEN is used.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<std::path::PathBuf>,
+    /// Connect with TLS, trusting the certificates in this PEM file (the server's own
+    /// certificate if self-signed, or the authority that signed it).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<std::path::PathBuf>,
     /// Run COMMAND and exit (may be given several times); the exit status is non-zero if any
     /// command failed.
     #[arg(short = 'c', long = "command", value_name = "COMMAND")]
@@ -40,7 +44,12 @@ pub struct ReplArgs {
 pub async fn run(args: ReplArgs) -> anyhow::Result<i32> {
     let addr = format!("{}:{}", args.host, args.port);
     let token = crate::cli::token::resolve(args.token.as_deref(), args.token_file.as_deref())?;
-    let backend = ClientBackend::new(&addr, args.max_connections, token).await;
+    let tls = args
+        .tls_ca
+        .as_deref()
+        .map(kdfs_client::tls::TlsOptions::from_ca_file)
+        .transpose()?;
+    let backend = ClientBackend::new(&addr, args.max_connections, token, tls).await;
     run_with(backend, &addr, args.commands).await
 }
 

@@ -1,6 +1,7 @@
 //! [`ReplBackend`] over a pool of kdfs-client connections.
 
 use async_trait::async_trait;
+use kdfs_client::tls::TlsOptions;
 use kdfs_client::{ClientError, ClientManager, ClientOptions, Pool};
 
 use super::backend::{BackendError, KeyRow, KlongOutput, ReplBackend, SqlOutput};
@@ -12,10 +13,16 @@ pub struct ClientBackend {
 
 impl ClientBackend {
     /// A backend for the server at `addr` (`host:port`) with at most `max_connections` open.
-    /// Connections are opened on first use, so this does not fail when the server is down.
-    pub async fn new(addr: &str, max_connections: u32, token: Option<String>) -> ClientBackend {
+    /// With `tls`, connections use TLS. Connections are opened on first use, so this does not fail when the server is down.
+    pub async fn new(
+        addr: &str,
+        max_connections: u32,
+        token: Option<String>,
+        tls: Option<TlsOptions>,
+    ) -> ClientBackend {
         let options = ClientOptions {
             token,
+            tls,
             client_name: format!("kdfs repl {}", env!("CARGO_PKG_VERSION")),
             ..ClientOptions::default()
         };

@@ -1,9 +1,9 @@
 //! [`Connection`]: one client socket, read and written one protocol frame at a time.
 
 use futures::SinkExt;
+use kdfs_client::transport::BoxSocket;
 use kdfs_client::{CodecError, RequestFrame, Response, ResponseFrame, ServerCodec};
 use std::net::SocketAddr;
-use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 use super::silence::{self, Timeouts};
@@ -11,18 +11,15 @@ use super::silence::{self, Timeouts};
 /// A framed client connection.
 #[derive(Debug)]
 pub struct Connection {
-    framed: Framed<TcpStream, ServerCodec>,
+    framed: Framed<BoxSocket, ServerCodec>,
     peer: SocketAddr,
     timeouts: Timeouts,
 }
 
 impl Connection {
-    /// Wrap an accepted socket; frames larger than `max_frame` bytes are refused.
-    pub fn new(stream: TcpStream, peer: SocketAddr, max_frame: usize) -> Connection {
-        // Replies are small and latency matters more than packet count.
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-        }
+    /// Wrap an accepted socket (see [`super::tls::secure`]); frames larger than `max_frame`
+    /// bytes are refused.
+    pub fn new(stream: BoxSocket, peer: SocketAddr, max_frame: usize) -> Connection {
         Connection {
             framed: Framed::new(stream, ServerCodec::with_max_frame(max_frame)),
             peer,

@@ -55,10 +55,26 @@ async fn greet(
             return false;
         }
     };
+    let peer = conn.peer();
     match handshake(state, frame.request) {
-        Ok(reply) => conn.write(frame.id, reply).await.is_ok(),
-        Err(reply) => {
-            tracing::info!(peer = %conn.peer(), "handshake refused");
+        Ok(reply) => {
+            if state.config.token.is_some() {
+                state.throttle.forgive(peer.ip());
+            }
+            conn.write(frame.id, reply).await.is_ok()
+        }
+        Err((reply, refusal)) => {
+            if refusal == Some(Refusal::Wrong) {
+                let delay = state.throttle.strike(peer.ip(), std::time::Instant::now());
+                tracing::warn!(%peer, delay_ms = delay.as_millis(), "wrong token");
+                // Slow the refusal down; a shutdown does not wait for it.
+                tokio::select! {
+                    () = stopping(stop) => return false,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            } else {
+                tracing::info!(%peer, "handshake refused");
+            }
             let _ = conn.write(frame.id, reply).await;
             false
         }
@@ -154,41 +170,47 @@ async fn drain(
     Ok(())
 }
 
-/// Check the opening request; `Err` carries the error reply to send before closing.
-fn handshake(state: &ServerState, request: Request) -> Result<Response, Response> {
+/// Check the opening request; `Err` carries the error reply to send before closing, and the
+/// token refusal if that was the reason.
+fn handshake(
+    state: &ServerState,
+    request: Request,
+) -> Result<Response, (Response, Option<Refusal>)> {
     let Request::Hello {
         version,
         client,
         token,
     } = request
     else {
-        return Err(Response::error(
+        let reply = Response::error(
             ErrorKind::Protocol,
             format!(
                 "the first request must be hello (protocol version {PROTOCOL_VERSION}), got {}",
                 request.name()
             ),
-        ));
+        );
+        return Err((reply, None));
     };
     if version != PROTOCOL_VERSION {
-        return Err(Response::error(
+        let reply = Response::error(
             ErrorKind::Protocol,
             format!(
                 "protocol version mismatch: client {client:?} speaks version {version}, this \
                  server speaks version {PROTOCOL_VERSION}; use a client from the same kdfs release"
             ),
-        ));
+        );
+        return Err((reply, None));
     }
-    let refusal = match auth::check(state.config.token.as_deref(), token.as_deref()) {
-        Ok(()) => None,
-        Err(Refusal::Missing) => Some("this server requires a token and none was sent"),
-        Err(Refusal::Wrong) => Some("wrong token"),
-    };
-    if let Some(why) = refusal {
-        return Err(Response::error(
+    if let Err(refusal) = auth::check(state.config.token.as_deref(), token.as_deref()) {
+        let why = match refusal {
+            Refusal::Missing => "this server requires a token and none was sent",
+            Refusal::Wrong => "wrong token",
+        };
+        let reply = Response::error(
             ErrorKind::Unauthorized,
             format!("{why}: pass the server's token with KDFS_TOKEN, --token-file or --token"),
-        ));
+        );
+        return Err((reply, Some(refusal)));
     }
     tracing::debug!(client, "handshake accepted");
     Ok(Response::Hello {

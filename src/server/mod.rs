@@ -21,6 +21,8 @@ pub mod connection;
 pub mod handler;
 pub mod silence;
 pub mod state;
+pub mod throttle;
+pub mod tls;
 
 use kdfs_client::{DEFAULT_MAX_FRAME, ErrorKind, Response};
 use kdfs_store::{FrameStore, StoreConfig, StoreError};
@@ -31,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::query::{KlongBindings, KlongConfig, KlongService};
 use crate::sql::{EngineLimits, FrameSource, SqlEngine, StoreFrames};
@@ -72,6 +75,10 @@ pub struct ServerConfig {
     pub idle_timeout: Option<Duration>,
     /// Close a connection whose request stops arriving halfway for this long.
     pub frame_timeout: Option<Duration>,
+    /// Serve TLS with this certificate chain (PEM); needs `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +98,8 @@ impl Default for ServerConfig {
             compact_after_rows: StoreConfig::default().compact_after_rows,
             idle_timeout: Some(Duration::from_secs(300)),
             frame_timeout: Some(Duration::from_secs(30)),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -123,12 +132,27 @@ pub enum ServerError {
     /// A background task panicked (a bug; see the log).
     #[error("internal task failed: {0}")]
     Task(String),
+    /// The TLS certificate or key is unusable, or only one of them was given.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }
 
 /// A bound, not yet running, server.
 pub struct Server {
     listener: TcpListener,
     state: Arc<ServerState>,
+    tls: Option<TlsAcceptor>,
+}
+
+/// The TLS acceptor `config` asks for, if any.
+fn tls_acceptor(config: &ServerConfig) -> Result<Option<TlsAcceptor>, ServerError> {
+    match (&config.tls_cert, &config.tls_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => tls::acceptor(cert, key).map(Some).map_err(ServerError::Tls),
+        _ => Err(ServerError::Tls(
+            "a certificate needs its key and a key its certificate: give both".into(),
+        )),
+    }
 }
 
 /// Build the SQL engine and the Klong interpreter over one shared view of the store.
@@ -166,6 +190,8 @@ fn start_engines(
 impl Server {
     /// Open the store under `config.dir` and bind the listening socket.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        // Before the store: a bad certificate should not cost a store open and close.
+        let tls = tls_acceptor(&config)?;
         let store_config = StoreConfig {
             memory_budget: config.memory,
             compact_after_rows: config.compact_after_rows.max(1),
@@ -198,6 +224,7 @@ impl Server {
         Ok(Server {
             listener,
             state: Arc::new(ServerState::new(store, config, sql, klong)),
+            tls,
         })
     }
 
@@ -216,7 +243,17 @@ impl Server {
     /// Serve until `shutdown` completes, then stop accepting, let in-flight requests finish
     /// and close the store.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
-        let Server { listener, state } = self;
+        let Server {
+            listener,
+            state,
+            tls,
+        } = self;
+        // A TLS handshake may take as long as a stalled request.
+        let handshake_limit = state
+            .config
+            .frame_timeout
+            .or(state.config.idle_timeout)
+            .unwrap_or(Duration::from_secs(30));
         let (stop_tx, stop_rx) = watch::channel(false);
         // Every connection task holds a clone of `done_tx`; when all are dropped, `recv`
         // returns `None` and every connection has finished.
@@ -241,8 +278,14 @@ impl Server {
             let max_frame = state.config.max_frame;
             let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
                 tracing::warn!(%peer, max = state.config.max_connections, "refusing connection: at the limit");
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let mut conn = Connection::new(stream, peer, max_frame);
+                    let Some(socket) =
+                        tls::secure(stream, peer, tls.as_ref(), handshake_limit).await
+                    else {
+                        return;
+                    };
+                    let mut conn = Connection::new(socket, peer, max_frame);
                     let busy = Response::error(
                         ErrorKind::Busy,
                         "the server is at its connection limit (--max-connections); try again later",
@@ -254,14 +297,18 @@ impl Server {
             let state = Arc::clone(&state);
             let stop = stop_rx.clone();
             let done = done_tx.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let _guard = state.track_connection();
                 let timeouts = Timeouts {
                     idle: state.config.idle_timeout,
                     frame: state.config.frame_timeout,
                 };
-                let conn = Connection::new(stream, peer, max_frame).with_timeouts(timeouts);
-                handler::serve(&state, conn, stop).await;
+                if let Some(socket) = tls::secure(stream, peer, tls.as_ref(), handshake_limit).await
+                {
+                    let conn = Connection::new(socket, peer, max_frame).with_timeouts(timeouts);
+                    handler::serve(&state, conn, stop).await;
+                }
                 drop(permit);
                 drop(done);
             });

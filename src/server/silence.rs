@@ -3,9 +3,9 @@
 //! clients cannot hold connection slots and half-filled read buffers forever.
 
 use futures::StreamExt;
+use kdfs_client::transport::BoxSocket;
 use kdfs_client::{CodecError, RequestFrame, ServerCodec};
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
@@ -21,7 +21,7 @@ pub struct Timeouts {
 /// The next request, like `framed.next()`, but an `Io(TimedOut)` error once the client has been
 /// silent for too long. A limit is enforced between one and one and a half times its value.
 pub async fn next_request(
-    framed: &mut Framed<TcpStream, ServerCodec>,
+    framed: &mut Framed<BoxSocket, ServerCodec>,
     timeouts: Timeouts,
 ) -> Result<Option<RequestFrame>, CodecError> {
     // Check at least this often, so the stricter limit applies soon after a request starts.
@@ -30,7 +30,7 @@ pub async fn next_request(
     };
     let tick = (tick / 2).max(Duration::from_millis(10));
     let received =
-        |f: &Framed<TcpStream, ServerCodec>| f.codec().bytes_received(f.read_buffer().len());
+        |f: &Framed<BoxSocket, ServerCodec>| f.codec().bytes_received(f.read_buffer().len());
     let mut seen = received(framed);
     let mut quiet_since = Instant::now();
     loop {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::ServerConfig;
+use super::throttle::Throttle;
 use crate::query::KlongService;
 use crate::sql::SqlEngine;
 
@@ -21,6 +22,8 @@ pub struct ServerState {
     pub sql: Arc<SqlEngine>,
     /// The server's one Klong interpreter (globals persist between requests).
     pub klong: Arc<KlongService>,
+    /// Wrong-token counts per peer, to slow down guessing.
+    pub throttle: Throttle,
     connections: AtomicU64,
 }
 
@@ -38,6 +41,7 @@ impl ServerState {
             started: Instant::now(),
             sql,
             klong,
+            throttle: Throttle::new(),
             connections: AtomicU64::new(0),
         }
     }

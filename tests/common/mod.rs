@@ -5,6 +5,7 @@
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use kdfs_client::Client;
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -37,21 +38,36 @@ impl ServerProc {
 
     /// [`ServerProc::start`] with extra environment variables.
     pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> ServerProc {
-        let mut child = Command::new(kdfs_bin())
-            .args([
-                "server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--log",
-                "warn",
-                "--dir",
-            ])
-            .arg(dir)
-            .args(extra)
+        let mut command = Command::new(kdfs_bin());
+        command
+            .args(server_args(dir, extra))
             .env_remove("KDFS_TOKEN")
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Self::spawn(command)
+    }
+
+    /// [`ServerProc::start`] with a file size limit of `kib` KiB (`ulimit -f`), whose signal
+    /// (SIGXFSZ) is ignored, so writes past it fail with EFBIG like on a full disk.
+    pub fn start_with_file_limit(dir: &Path, extra: &[&str], kib: u64) -> ServerProc {
+        let mut command = Command::new("sh");
+        // An ignored signal stays ignored across exec. `ulimit -f` counts 512-byte blocks in
+        // POSIX shells.
+        command
+            .args([
+                "-c",
+                "trap '' XFSZ; ulimit -f \"$1\" && shift && exec \"$@\"",
+                "sh",
+            ])
+            .arg((kib * 2).to_string())
+            .arg(kdfs_bin())
+            .args(server_args(dir, extra))
+            .env_remove("KDFS_TOKEN");
+        Self::spawn(command)
+    }
+
+    /// Start `command` (a server) and wait for the address it prints.
+    fn spawn(mut command: Command) -> ServerProc {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -104,6 +120,26 @@ impl ServerProc {
         assert!(status.success());
         self.child.wait().expect("wait")
     }
+}
+
+/// The arguments of `kdfs server` on 127.0.0.1, port 0, data in `dir`, plus `extra`.
+fn server_args(dir: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = [
+        "server",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--log",
+        "warn",
+        "--dir",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    args.push(dir.as_os_str().to_owned());
+    args.extend(extra.iter().map(OsString::from));
+    args
 }
 
 impl Drop for ServerProc {

@@ -10,7 +10,8 @@ use arrow::array::{Float64Array, Int64Array};
 use common::*;
 use feeders::bar::Bar;
 use feeders::fake::FakeMarket;
-use kdfs_client::{Client, ReadOptions};
+use kdfs_client::tls::TlsOptions;
+use kdfs_client::{Client, ClientOptions, ReadOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -41,12 +42,24 @@ fn kdfs_bin() -> Option<PathBuf> {
 
 /// A kdfs server on `port` (0 = any) storing under `dir`; returns it and its port.
 fn kdfs(bin: &std::path::Path, dir: &std::path::Path, port: u16) -> (Proc, u16) {
+    kdfs_with(bin, dir, port, &[])
+}
+
+/// [`kdfs`] with extra server arguments.
+fn kdfs_with(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    port: u16,
+    extra: &[&str],
+) -> (Proc, u16) {
     let bin = bin.to_str().expect("utf-8 path");
     let dir = dir.to_str().expect("utf-8 path");
     let port = port.to_string();
     let deadline = Instant::now() + WAIT;
+    let mut args = vec!["server", "--dir", dir, "--port", &port];
+    args.extend_from_slice(extra);
     loop {
-        let mut p = Proc::start(bin, &["server", "--dir", dir, "--port", &port]);
+        let mut p = Proc::start(bin, &args);
         match p.lines.recv_timeout(Duration::from_secs(10)) {
             Ok(line) => {
                 let addr = line
@@ -87,8 +100,10 @@ fn expected_from(seed: u64, syms: &[&str], ticks: usize, start: i64) -> BTreeMap
 }
 
 /// `(t, c, v)` of every stored row of `historical/minute/SYM`.
-async fn stored(port: u16, sym: &str) -> Option<Vec<(i64, f64, i64)>> {
-    let mut client = Client::connect(&format!("127.0.0.1:{port}")).await.ok()?;
+async fn stored(port: u16, sym: &str, options: &ClientOptions) -> Option<Vec<(i64, f64, i64)>> {
+    let mut client = Client::connect_with(&format!("127.0.0.1:{port}"), options.clone())
+        .await
+        .ok()?;
     let batches = client
         .read(&format!("historical/minute/{sym}"), ReadOptions::default())
         .await
@@ -109,13 +124,22 @@ async fn stored(port: u16, sym: &str) -> Option<Vec<(i64, f64, i64)>> {
 
 /// Poll until every symbol's frame holds exactly the expected bars, or fail after [`WAIT`].
 async fn assert_stored_exactly(port: u16, want: &BTreeMap<String, Vec<Bar>>) {
+    assert_stored_exactly_with(port, want, &ClientOptions::default()).await;
+}
+
+/// [`assert_stored_exactly`], connecting with `options`.
+async fn assert_stored_exactly_with(
+    port: u16,
+    want: &BTreeMap<String, Vec<Bar>>,
+    options: &ClientOptions,
+) {
     let deadline = Instant::now() + WAIT * 2;
     loop {
         let mut all = true;
         let mut last = String::new();
         for (sym, bars) in want {
             let want_rows: Vec<(i64, f64, i64)> = bars.iter().map(|b| (b.e, b.c, b.v)).collect();
-            let got = stored(port, sym).await.unwrap_or_default();
+            let got = stored(port, sym, options).await.unwrap_or_default();
             if got != want_rows {
                 all = false;
                 last = format!("{sym}: {} of {} rows", got.len(), want_rows.len());
@@ -195,7 +219,12 @@ async fn ingest_survives_a_kdfs_restart_without_loss() {
     let _ingest = Proc::start(DFS_CLIENT, &["--uri", &uri, "--dfs-port", &port_s]);
     // Let some bars land, then take kdfs away (SIGKILL) while the feed keeps going.
     let deadline = Instant::now() + WAIT;
-    while stored(port, "AAPL").await.unwrap_or_default().len() < 20 {
+    while stored(port, "AAPL", &ClientOptions::default())
+        .await
+        .unwrap_or_default()
+        .len()
+        < 20
+    {
         assert!(
             Instant::now() < deadline,
             "no bars stored before the restart"
@@ -258,4 +287,43 @@ async fn ingest_resumes_when_the_source_restarts() {
         want.entry(sym).or_default().extend(bars);
     }
     assert_stored_exactly(port, &want).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bars_arrive_over_tls() {
+    let Some(bin) = kdfs_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let data = dir.path().join("data");
+    let tls_args = ["--tls-cert", cert, "--tls-key", key];
+    let (_db, port) = kdfs_with(&bin, &data, 0, &tls_args);
+    let (_src, uri) = fake_src(&[
+        "--seed",
+        "12",
+        "--delay",
+        "0.002",
+        "--count",
+        "100",
+        "--wait-subscribers",
+        "1",
+        "--symbols",
+        "AAPL,MSFT",
+        "--start-ms",
+        &START.to_string(),
+    ]);
+    let port_s = port.to_string();
+    let _ingest = Proc::start(
+        DFS_CLIENT,
+        &["--uri", &uri, "--dfs-port", &port_s, "--dfs-tls-ca", cert],
+    );
+    let options = ClientOptions {
+        tls: Some(TlsOptions::from_ca_file(std::path::Path::new(cert)).unwrap()),
+        ..ClientOptions::default()
+    };
+    assert_stored_exactly_with(port, &expected(12, &["AAPL", "MSFT"], 100), &options).await;
 }

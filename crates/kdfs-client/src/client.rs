@@ -15,6 +15,7 @@ use crate::protocol::{
     DEFAULT_MAX_FRAME, ErrorKind, KeyEntry, PROTOCOL_VERSION, Request, RequestFrame, Response,
     ResponseFrame,
 };
+use crate::transport::BoxSocket;
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// Name sent in the handshake, shown in the server's log.
     pub client_name: String,
+    /// Connect with TLS (default: plain TCP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsOptions>,
 }
 
 impl Default for ClientOptions {
@@ -36,6 +40,8 @@ impl Default for ClientOptions {
             max_frame: DEFAULT_MAX_FRAME,
             timeout: None,
             client_name: format!("kdfs-client {}", env!("CARGO_PKG_VERSION")),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -143,7 +149,7 @@ pub struct KlongResult {
 /// [`Client::pipeline`] or [`Client::update_many`]; the server answers in request order.
 #[derive(Debug)]
 pub struct Client {
-    framed: Framed<TcpStream, ClientCodec>,
+    framed: Framed<BoxSocket, ClientCodec>,
     next_id: u64,
     server: String,
     timeout: Option<Duration>,
@@ -152,6 +158,37 @@ pub struct Client {
     /// still set afterwards only if its caller gave up (dropped it) before the answers, e.g.
     /// on Ctrl-C.
     pub(crate) abandoned: bool,
+}
+
+/// Whether a reply's length prefix is really the start of a TLS record (content type 20–23,
+/// protocol version 3.x): the server speaks TLS and this client does not.
+fn is_tls_record(prefix: u64) -> bool {
+    let content_type = prefix >> 24;
+    let major = (prefix >> 16) & 0xff;
+    (20..=23).contains(&content_type) && major == 3
+}
+
+/// The connection's byte stream: TLS over `stream` if the options ask for it.
+#[cfg(feature = "tls")]
+async fn secure(
+    options: &ClientOptions,
+    addr: &str,
+    stream: TcpStream,
+) -> Result<BoxSocket, ClientError> {
+    match &options.tls {
+        Some(tls) => Ok(Box::new(tls.connect(addr, stream).await?)),
+        None => Ok(Box::new(stream)),
+    }
+}
+
+/// The connection's byte stream (plain TCP: built without the `tls` feature).
+#[cfg(not(feature = "tls"))]
+async fn secure(
+    _options: &ClientOptions,
+    _addr: &str,
+    stream: TcpStream,
+) -> Result<BoxSocket, ClientError> {
+    Ok(Box::new(stream))
 }
 
 impl Client {
@@ -166,7 +203,7 @@ impl Client {
             let stream = TcpStream::connect(addr).await?;
             // Requests are small and latency-bound; do not let Nagle hold them back.
             stream.set_nodelay(true)?;
-            Ok::<_, ClientError>(stream)
+            secure(&options, addr, stream).await
         };
         let stream = match options.timeout {
             Some(t) => tokio::time::timeout(t, connect)
@@ -204,6 +241,11 @@ impl Client {
                 client: PROTOCOL_VERSION,
                 message,
             }),
+            Err(ClientError::TooLarge { size, .. }) if is_tls_record(size) => {
+                Err(ClientError::Tls(format!(
+                    "the server at {addr} speaks TLS: connect with TLS (--tls-ca FILE)"
+                )))
+            }
             Err(e) => Err(e),
         }
     }
@@ -536,4 +578,20 @@ pub(crate) fn unexpected(expected: &str, got: &Response) -> ClientError {
         "expected a {expected} response, got {}",
         got.name()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tls_record;
+
+    #[test]
+    fn tls_records_are_told_from_frame_lengths() {
+        // A TLS alert and a handshake record, read as length prefixes.
+        assert!(is_tls_record(0x1503_0300));
+        assert!(is_tls_record(0x1603_0100));
+        // Real frame lengths, and bytes that only look alike in one place.
+        assert!(!is_tls_record(1024));
+        assert!(!is_tls_record(0x1604_0300));
+        assert!(!is_tls_record(0x2403_0300));
+    }
 }

@@ -10,6 +10,10 @@ pub enum ClientError {
     /// Connecting or talking to the server failed at the socket level.
     #[error("connection error: {0} (is the server running and reachable at that address?)")]
     Io(#[from] std::io::Error),
+    /// TLS could not be set up: unreadable certificates, or a failed handshake (wrong
+    /// certificate, or a server that does not speak TLS).
+    #[error("TLS error: {0}")]
+    Tls(String),
     /// The server sent something this client does not understand.
     #[error("protocol error: {0}")]
     Protocol(String),

@@ -19,6 +19,9 @@ pub mod ipc;
 pub mod pipeline;
 pub mod pool;
 pub mod protocol;
+#[cfg(feature = "tls")]
+pub mod tls;
+pub mod transport;
 
 pub use client::{
     Client, ClientOptions, KlongResult, ReadOptions, SqlResult, TableResult, UpdateOptions,

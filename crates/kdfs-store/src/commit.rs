@@ -18,7 +18,7 @@ use redb::{Database, Durability, ReadableTable};
 use tokio::sync::oneshot;
 
 use crate::catalog::{CATALOG, META, NEXT_ID, SCHEMAS};
-use crate::error::{StoreError, db};
+use crate::error::{StoreError, db, describe_write_failure};
 use crate::log::{LOG, LogIndex};
 
 /// One write for the committer.
@@ -79,7 +79,7 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        let result = commit_group(&database, &log, &group).map_err(|e| e.to_string());
+        let result = commit_group(&database, &log, &group).map_err(|e| describe_write_failure(&e));
         if result.is_ok() {
             for m in &group {
                 if let Op::Update { seq, durable, .. } = &m.op {

@@ -14,7 +14,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -32,9 +32,14 @@ pub(crate) enum Job {
     All(Option<oneshot::Sender<Result<(), String>>>),
 }
 
+/// After a compaction ran out of disk space, automatic compactions wait this long: each one
+/// rewrites a whole frame, and retrying after every update would only churn the full disk.
+const OUT_OF_SPACE_PAUSE: Duration = Duration::from_secs(30);
+
 /// The compactor thread: runs jobs until the store stops.
 pub(crate) fn run(inner: Weak<Inner>, rx: Receiver<Job>, idle: Duration) {
     let tick = (idle / 2).clamp(Duration::from_millis(10), Duration::from_secs(10));
+    let mut paused_until: Option<Instant> = None;
     loop {
         let job = match rx.recv_timeout(tick) {
             Ok(job) => Some(job),
@@ -42,18 +47,26 @@ pub(crate) fn run(inner: Weak<Inner>, rx: Receiver<Job>, idle: Duration) {
             Err(RecvTimeoutError::Disconnected) => break,
         };
         let Some(inner) = inner.upgrade() else { break };
-        let Some(job) = job else {
-            compact_idle(&inner, idle);
+        // A failed store never compacts again; while paused, only `compact_now` compacts.
+        let paused = paused_until.is_some_and(|t| Instant::now() < t);
+        let automatic = !matches!(job, Some(Job::All(_)));
+        if automatic && (paused || inner.check_not_failed().is_err()) {
+            if let Some(Job::Frame(entry)) = &job {
+                entry.lock().compacting = false;
+            }
             continue;
-        };
+        }
+        let mut out_of_space = false;
         match job {
-            Job::Frame(entry) => {
+            None => out_of_space = compact_idle(&inner, idle),
+            Some(Job::Frame(entry)) => {
                 entry.lock().compacting = false;
                 if let Err(e) = compact(&inner, &entry) {
                     tracing::warn!(key = %entry.key, error = %e, "compaction failed; the write log keeps the data");
+                    out_of_space = e.out_of_space().is_some();
                 }
             }
-            Job::All(reply) => {
+            Some(Job::All(reply)) => {
                 let mut result = Ok(());
                 for entry in inner.entries("") {
                     let dirty = {
@@ -69,11 +82,19 @@ pub(crate) fn run(inner: Weak<Inner>, rx: Receiver<Job>, idle: Duration) {
                 }
             }
         }
+        if out_of_space {
+            tracing::warn!(
+                pause_s = OUT_OF_SPACE_PAUSE.as_secs(),
+                "out of disk space: automatic compactions paused"
+            );
+            paused_until = Some(Instant::now() + OUT_OF_SPACE_PAUSE);
+        }
     }
 }
 
-/// Compacts frames with log entries that have not been updated for `idle`.
-fn compact_idle(inner: &Inner, idle: Duration) {
+/// Compacts frames with log entries that have not been updated for `idle`; returns whether
+/// one ran out of disk space (the others are not tried then).
+fn compact_idle(inner: &Inner, idle: Duration) -> bool {
     for entry in inner.entries("") {
         let due = {
             let st = entry.lock();
@@ -85,13 +106,19 @@ fn compact_idle(inner: &Inner, idle: Duration) {
         };
         if due && let Err(e) = compact(inner, &entry) {
             tracing::warn!(key = %entry.key, error = %e, "idle compaction failed; the write log keeps the data");
+            if e.out_of_space().is_some() {
+                return true;
+            }
         }
     }
+    false
 }
 
 /// Folds the write log of `entry` into its file (see the module docs).
 pub(crate) fn compact(inner: &Inner, entry: &Arc<Entry>) -> Result<(), StoreError> {
     let _one_at_a_time = lock(&inner.compact_lock);
+    // After a failed commit, memory may hold rows that are not durable: no file may claim them.
+    inner.check_not_failed()?;
     let key = &entry.key;
     let (rows, id, seq, log_rows, generation) = {
         let mut st = entry.lock();
@@ -112,6 +139,8 @@ pub(crate) fn compact(inner: &Inner, entry: &Arc<Entry>) -> Result<(), StoreErro
         )
     };
     commit::wait_sync(inner.send_sync(Op::Barrier)?)?;
+    // A commit that failed before the barrier set the failure flag before answering it.
+    inner.check_not_failed()?;
     let generation = generation + 1;
     let tmp = key.temp_path(&inner.dir, generation);
     let size = match write_file(&tmp, rows.schema(), rows.chunks(), id, seq) {

@@ -69,9 +69,12 @@ pub enum StoreError {
     /// Stored data does not decode; the store directory was damaged or written by something else.
     #[error("corrupt store data: {0}")]
     Corrupt(String),
-    /// A durable write failed earlier; the store refuses writes until it is reopened, so that
-    /// memory and disk cannot silently diverge.
-    #[error("the store failed to write durably earlier ({0}); restart the server to recover")]
+    /// A durable write failed (now or earlier); the store refuses writes until it is reopened,
+    /// so that memory and disk cannot silently diverge. Reads keep working.
+    #[error(
+        "a durable write failed: {0}. Writes are refused until the server is restarted; \
+         reads still work"
+    )]
     Failed(String),
     /// The store was shut down.
     #[error("the store is shut down")]
@@ -97,6 +100,24 @@ impl StoreError {
         }
     }
 
+    /// What ran out, when the error comes from a full disk, an exhausted quota or the file
+    /// size limit (`ulimit -f`); `None` for every other error.
+    pub fn out_of_space(&self) -> Option<&'static str> {
+        use std::io::ErrorKind;
+        let io = match self {
+            StoreError::Io(e) => e,
+            StoreError::Db(redb::Error::Io(e)) => e,
+            StoreError::Arrow(arrow::error::ArrowError::IoError(_, e)) => e,
+            _ => return None,
+        };
+        match io.kind() {
+            ErrorKind::StorageFull => Some("the disk is full"),
+            ErrorKind::QuotaExceeded => Some("the disk quota is exhausted"),
+            ErrorKind::FileTooLarge => Some("a file reached the file size limit"),
+            _ => None,
+        }
+    }
+
     /// Whether the error is the caller's fault (bad input) rather than the store's.
     pub fn is_user_error(&self) -> bool {
         matches!(
@@ -108,6 +129,14 @@ impl StoreError {
                 | StoreError::BadBatch { .. }
                 | StoreError::UnknownColumn { .. }
         )
+    }
+}
+
+/// What a failed durable write says to clients: a full disk is named as such.
+pub(crate) fn describe_write_failure(error: &StoreError) -> String {
+    match error.out_of_space() {
+        Some(what) => format!("{what} ({error}); make room"),
+        None => error.to_string(),
     }
 }
 

@@ -401,6 +401,11 @@ impl Inner {
 
     pub(crate) fn check_writable(&self) -> Result<(), StoreError> {
         self.check_open()?;
+        self.check_not_failed()
+    }
+
+    /// Fails if a commit has failed (closed or not: compaction at shutdown checks this).
+    pub(crate) fn check_not_failed(&self) -> Result<(), StoreError> {
         if let Some(e) = lock(&self.failure).as_ref() {
             return Err(StoreError::Failed(e.clone()));
         }

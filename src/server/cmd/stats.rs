@@ -55,6 +55,7 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
             "frame_timeout_s": config.frame_timeout.map(|d| d.as_secs_f64()),
             "compact_after_rows": config.compact_after_rows,
             "auth": config.token.is_some(),
+            "tls": config.tls_cert.is_some(),
         },
     });
     if level >= 1 {

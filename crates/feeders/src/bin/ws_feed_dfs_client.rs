@@ -10,6 +10,7 @@ use feeders::ingest::valid_symbol;
 use feeders::pattern::Filter;
 use feeders::upstream::{self, UpstreamConfig, UpstreamEvent};
 use feeders::writer::{FrameStore, Ingest};
+use kdfs_client::tls::TlsOptions;
 use kdfs_client::{ClientManager, ClientOptions, Pool, UpdateOptions};
 use serde_json::value::RawValue;
 use std::time::Duration;
@@ -43,6 +44,10 @@ struct Args {
     /// Token for the kdfs server, if it requires one (default: $KDFS_TOKEN).
     #[arg(long)]
     dfs_token: Option<String>,
+    /// Connect to kdfs with TLS, trusting the certificates in this PEM file (the server's own
+    /// certificate if self-signed, or the authority that signed it).
+    #[arg(long, value_name = "FILE")]
+    dfs_tls_ca: Option<std::path::PathBuf>,
     /// Token for the feed, if it requires one.
     #[arg(long)]
     upstream_token: Option<String>,
@@ -123,6 +128,11 @@ async fn main() -> Result<()> {
             .clone()
             .or_else(|| std::env::var("KDFS_TOKEN").ok()),
         timeout: Some(Duration::from_secs(30)),
+        tls: args
+            .dfs_tls_ca
+            .as_deref()
+            .map(TlsOptions::from_ca_file)
+            .transpose()?,
         ..ClientOptions::default()
     };
     // Connections are made on demand, so starting before kdfs is fine: bars wait.
