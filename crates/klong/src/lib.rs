@@ -32,6 +32,7 @@ mod io;
 pub mod json;
 mod kernels;
 mod lexer;
+mod moves;
 mod parser;
 mod print;
 mod structural;
