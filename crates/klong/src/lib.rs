@@ -35,6 +35,7 @@ mod lexer;
 mod moves;
 mod parser;
 mod print;
+mod radix;
 mod structural;
 mod sys;
 mod verbs;

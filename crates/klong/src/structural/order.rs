@@ -48,28 +48,18 @@ pub fn grade(a: &Value, down: bool) -> KResult<Value> {
     if n == 0 {
         return Ok(Value::nil());
     }
-    // Typed vectors: radix sort straight to the result vector.
+    // Typed vectors: counting or radix sort straight to the result vector.
     let radix = match a {
-        Value::Ints(v) if n < u32::MAX as usize => {
-            crate::kernels::counting_grade(v).or_else(|| {
-                Some(crate::kernels::radix_grade(
-                    &v.iter()
-                        .map(|&x| crate::kernels::int_key(x))
-                        .collect::<Vec<u64>>(),
-                ))
-            })
+        Value::Ints(v) if n < u32::MAX as usize => Some(
+            crate::radix::counting_grade(v, down)
+                .unwrap_or_else(|| crate::radix::radix_grade(v, crate::radix::int_key, down)),
+        ),
+        Value::Reals(v) if n < u32::MAX as usize => {
+            Some(crate::radix::radix_grade(v, crate::radix::real_key, down))
         }
-        Value::Reals(v) if n < u32::MAX as usize => Some(crate::kernels::radix_grade(
-            &v.iter()
-                .map(|&x| crate::kernels::real_key(x))
-                .collect::<Vec<u64>>(),
-        )),
         _ => None,
     };
-    if let Some(mut idx) = radix {
-        if down {
-            idx.reverse();
-        }
+    if let Some(idx) = radix {
         return Ok(Value::ints(idx));
     }
     let mut idx: Vec<usize> = (0..n).collect();
