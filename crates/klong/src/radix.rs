@@ -290,6 +290,11 @@ mod tests {
         let n = 20_000;
         vec![
             (0..n).map(|i| i % 100).collect(),
+            // Spans 200 in the first block, then 400 inside the table's slack.
+            (0..n)
+                .map(|i| if i < BLOCK as i64 { i % 200 } else { i % 400 })
+                .collect(),
+            (0..n).map(|i| 1000 - i % 257).collect(),
             (0..n).map(|i| (n - i) / 3).collect(),
             (0..n).map(|_| (r() % 300) as i64 - 150).collect(),
             (0..n)
