@@ -119,29 +119,49 @@ const BITS: u32 = 11;
 /// bucket starts in index order, and the final sorts order by (key, index), so equal keys
 /// keep their index order. The caller guarantees `v.len() < u32::MAX`.
 pub fn radix_grade<T: Copy>(v: &[T], key: impl Fn(T) -> u64, down: bool) -> Vec<i64> {
-    // The top level's key range is gathered while building the entries (one pass less).
-    let (mut mn, mut mx) = (u64::MAX, 0);
-    let mut a: Vec<Entry> = v
-        .iter()
-        .map(|&x| {
-            let k = key(x);
-            mn = mn.min(k);
-            mx = mx.max(k);
-            k
-        })
-        .zip(0u32..)
-        .collect();
-    if a.len() <= SMALL {
-        a.sort_unstable();
-    } else if let Some(digit) = level(mn, mx) {
-        let mut tmp: Vec<Entry> = vec![(0, 0); a.len()];
-        msd_level(&mut a, &mut tmp, digit);
+    let n = v.len();
+    let entries = || v.iter().zip(0u32..).map(|(&x, i)| (key(x), i));
+    let mut out = vec![0i64; n];
+    // Write the indices of the sorted entries that belong at `lo..` (mirrored for `down`).
+    let mut put = |lo: usize, sorted: &[Entry]| {
+        for (p, &(_, i)) in (lo..).zip(sorted) {
+            out[if down { n - 1 - p } else { p }] = i as i64;
+        }
+    };
+    let (mn, mx) = v.iter().fold((u64::MAX, 0), |(l, h), &x| {
+        let k = key(x);
+        (l.min(k), h.max(k))
+    });
+    match level(mn, mx) {
+        Some((shift, mask)) if n > SMALL => {
+            // The top level scatters entries made on the fly from `v`; then each bucket is
+            // sorted in a scratch buffer of its own size (cache-resident for all but very
+            // skewed keys) and only its indices are written out.
+            let mut tmp: Vec<Entry> = vec![(0, 0); n];
+            let ends = scatter(entries(), &mut tmp, shift, mask);
+            let mut scratch: Vec<Entry> = Vec::new();
+            let mut lo = 0;
+            for &end in &ends[..=mask] {
+                let hi = end as usize;
+                let bucket = &mut tmp[lo..hi];
+                if shift == 0 || bucket.len() <= 1 {
+                    put(lo, bucket);
+                } else {
+                    scratch.clear();
+                    scratch.resize(bucket.len(), (0, 0));
+                    msd_into(bucket, &mut scratch);
+                    put(lo, &scratch);
+                }
+                lo = hi;
+            }
+        }
+        _ => {
+            let mut a: Vec<Entry> = entries().collect();
+            a.sort_unstable();
+            put(0, &a);
+        }
     }
-    if down {
-        a.iter().rev().map(|&(_, i)| i as i64).collect()
-    } else {
-        a.into_iter().map(|(_, i)| i as i64).collect()
-    }
+    out
 }
 
 /// Digit position of a level: `(shift, mask)` over the bits where keys in [mn, mx] differ,
@@ -164,12 +184,18 @@ fn level_of(a: &[Entry]) -> Option<(u32, usize)> {
     level(mn, mx)
 }
 
-/// Stable scatter of `src` into `dst` by the digit `(shift, mask)`; returns the end of each
-/// bucket in `dst` (bucket `d` spans `ends[d - 1]..ends[d]`, bucket 0 starts at 0).
-fn scatter(src: &[Entry], dst: &mut [Entry], shift: u32, mask: usize) -> [u32; 1 << BITS] {
+/// Stable scatter of the entries `src` into `dst` by the digit `(shift, mask)`; returns the
+/// end of each bucket in `dst` (bucket `d` spans `ends[d - 1]..ends[d]`, bucket 0 starts at
+/// 0). `src` is iterated twice: to count, then to place.
+fn scatter(
+    src: impl Iterator<Item = Entry> + Clone,
+    dst: &mut [Entry],
+    shift: u32,
+    mask: usize,
+) -> [u32; 1 << BITS] {
     let digit = |k: u64| ((k >> shift) as usize) & mask;
     let mut pos = [0u32; 1 << BITS];
-    for &(k, _) in src {
+    for (k, _) in src.clone() {
         pos[digit(k)] += 1;
     }
     let mut total = 0u32;
@@ -178,7 +204,7 @@ fn scatter(src: &[Entry], dst: &mut [Entry], shift: u32, mask: usize) -> [u32; 1
         *c = total;
         total += k;
     }
-    for &e in src {
+    for e in src {
         let d = digit(e.0);
         dst[pos[d] as usize] = e;
         pos[d] += 1;
@@ -193,14 +219,10 @@ fn msd(a: &mut [Entry], tmp: &mut [Entry]) {
         a.sort_unstable();
         return;
     }
-    if let Some(digit) = level_of(a) {
-        msd_level(a, tmp, digit);
-    } // else all keys are equal: already in index order
-}
-
-/// [`msd`] once the digit of this level is known.
-fn msd_level(a: &mut [Entry], tmp: &mut [Entry], (shift, mask): (u32, usize)) {
-    let ends = scatter(a, tmp, shift, mask);
+    let Some((shift, mask)) = level_of(a) else {
+        return; // all keys equal: already in index order
+    };
+    let ends = scatter(a.iter().copied(), tmp, shift, mask);
     let mut lo = 0;
     for &end in &ends[..=mask] {
         let hi = end as usize;
@@ -225,7 +247,7 @@ fn msd_into(src: &mut [Entry], dst: &mut [Entry]) {
         dst.copy_from_slice(src);
         return;
     };
-    let ends = scatter(src, dst, shift, mask);
+    let ends = scatter(src.iter().copied(), dst, shift, mask);
     if shift == 0 {
         return;
     }
