@@ -144,6 +144,9 @@ pub enum Expr {
     Var(usize),
     /// Argument x, y or z of the innermost function.
     Arg(usize),
+    /// The only read of argument x, y or z in its function body: moved off the argument
+    /// stack instead of cloned, so the value stays unshared (see `moves`).
+    ArgMove(usize),
     /// The current function `.f`.
     SelfFn,
     /// A function literal.

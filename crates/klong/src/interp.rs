@@ -212,6 +212,17 @@ impl Interp {
                     "undefined: argument outside a function",
                 ),
             },
+            Expr::ArgMove(i) => match self.frames.last() {
+                Some(f) => Ok(self
+                    .args
+                    .get_mut(f.base + i)
+                    .map(|v| std::mem::replace(v, Value::Undefined))
+                    .unwrap_or_else(Value::nil)),
+                None => err(
+                    ErrorKind::Undefined,
+                    "undefined: argument outside a function",
+                ),
+            },
             Expr::Monad(op, a) => {
                 let a = self.eval(a)?;
                 crate::verbs::monad(self, *op, a)
@@ -343,6 +354,7 @@ impl Interp {
             Expr::Const(_)
             | Expr::Var(_)
             | Expr::Arg(_)
+            | Expr::ArgMove(_)
             | Expr::Monad(..)
             | Expr::Dyad(..)
             | Expr::Call(..)

@@ -467,11 +467,12 @@ impl<'a> Parser<'a> {
         } else {
             0
         };
-        let body = if body.len() == 1 {
+        let mut body = if body.len() == 1 {
             body.pop().unwrap_or(Expr::Const(Value::nil()))
         } else {
             Expr::Seq(body)
         };
+        crate::moves::move_single_reads(&mut body);
         Ok(Expr::Lambda(Rc::new(Lambda {
             arity,
             locals,

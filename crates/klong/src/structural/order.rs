@@ -1,0 +1,173 @@
+//! Ordering and classifying verbs: grade, group, range.
+
+use super::is_seq;
+use crate::dict::{FastMap, Key};
+use crate::error::{ErrorKind, KResult, err, type_err};
+use crate::print::readable;
+use crate::value::Value;
+use std::cmp::Ordering;
+
+/// Ordering for grade: numbers, chars, strings, symbols, lists; mixed kinds are errors.
+pub fn grade_cmp(a: &Value, b: &Value) -> KResult<Ordering> {
+    if let Some(o) = crate::arith::scalar_cmp(a, b) {
+        return Ok(o);
+    }
+    if a.is_list() && b.is_list() {
+        let (n, m) = (a.len().unwrap_or(0), b.len().unwrap_or(0));
+        for i in 0..n.min(m) {
+            let o = grade_cmp(&a.at(i), &b.at(i))?;
+            if o != Ordering::Equal {
+                return Ok(o);
+            }
+        }
+        return Ok(n.cmp(&m));
+    }
+    let what = if a.is_num() {
+        "number"
+    } else if matches!(a, Value::Char(_)) {
+        "char"
+    } else if matches!(a, Value::Str(_)) {
+        "string"
+    } else if matches!(a, Value::Sym(_)) {
+        "symbol"
+    } else {
+        "list"
+    };
+    err(
+        ErrorKind::Type,
+        format!("grade: expected {what}, got: {}", readable(b)),
+    )
+}
+
+/// `<x` and `>x`.
+pub fn grade(a: &Value, down: bool) -> KResult<Value> {
+    let n = match a {
+        _ if is_seq(a) => a.len().unwrap_or(0),
+        _ => return type_err(if down { "grade-down" } else { "grade-up" }, &[a]),
+    };
+    if n == 0 {
+        return Ok(Value::nil());
+    }
+    // Typed vectors: counting or radix sort straight to the result vector.
+    let radix = match a {
+        Value::Ints(v) if n < u32::MAX as usize => Some(
+            crate::radix::counting_grade(v, down)
+                .unwrap_or_else(|| crate::radix::radix_grade(v, crate::radix::int_key, down)),
+        ),
+        Value::Reals(v) if n < u32::MAX as usize => {
+            Some(crate::radix::radix_grade(v, crate::radix::real_key, down))
+        }
+        _ => None,
+    };
+    if let Some(idx) = radix {
+        return Ok(Value::ints(idx));
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    match a {
+        Value::Str(v) => idx.sort_by_key(|&i| v[i]),
+        _ => {
+            let items = a.items();
+            let mut failure = None;
+            idx.sort_by(|&i, &j| match grade_cmp(&items[i], &items[j]) {
+                Ok(o) => o,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    Ordering::Equal
+                }
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+    }
+    if down {
+        idx.reverse();
+    }
+    Ok(Value::ints(idx.into_iter().map(|i| i as i64).collect()))
+}
+
+/// `=x`.
+pub fn group(a: &Value) -> KResult<Value> {
+    if !is_seq(a) {
+        return type_err("group", &[a]);
+    }
+    let mut groups: Vec<Vec<i64>> = Vec::new();
+    match a {
+        Value::Ints(v) if small_range(v) => {
+            // Dense keys: a direct table instead of hashing.
+            let min = v.iter().copied().min().unwrap_or(0);
+            let mut slot = vec![u32::MAX; small_span(v)];
+            for (i, &x) in v.iter().enumerate() {
+                let k = (x - min) as usize;
+                if slot[k] == u32::MAX {
+                    slot[k] = groups.len() as u32;
+                    groups.push(Vec::new());
+                }
+                groups[slot[k] as usize].push(i as i64);
+            }
+        }
+        Value::Ints(v) => {
+            let mut map: FastMap<i64, usize> = FastMap::default();
+            for (i, &x) in v.iter().enumerate() {
+                let g = *map.entry(x).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[g].push(i as i64);
+            }
+        }
+        _ => {
+            let mut map: FastMap<Key, usize> = FastMap::default();
+            for (i, x) in a.items().into_iter().enumerate() {
+                let g = *map.entry(Key(x)).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[g].push(i as i64);
+            }
+        }
+    }
+    Ok(Value::list(groups.into_iter().map(Value::ints).collect()))
+}
+
+fn small_span(v: &[i64]) -> usize {
+    let (mn, mx) = v
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), &e| (a.min(e), b.max(e)));
+    (mx as i128 - mn as i128 + 1).clamp(0, usize::MAX as i128) as usize
+}
+
+fn small_range(v: &[i64]) -> bool {
+    small_span(v) <= v.len().max(1 << 16) * 2
+}
+
+/// `?x`.
+pub fn range(a: &Value) -> KResult<Value> {
+    if !is_seq(a) {
+        return type_err("range", &[a]);
+    }
+    let mut seen: std::collections::HashSet<
+        Key,
+        std::hash::BuildHasherDefault<crate::dict::KeyHasher>,
+    > = Default::default();
+    let mut out = Vec::new();
+    for x in a.items() {
+        if seen.insert(Key(x.clone())) {
+            out.push(x);
+        }
+    }
+    Ok(a.same_kind(out).or_empty(a))
+}
+
+trait OrEmpty {
+    fn or_empty(self, like: &Value) -> Value;
+}
+impl OrEmpty for Value {
+    fn or_empty(self, like: &Value) -> Value {
+        if self.len() == Some(0) {
+            like.empty_like()
+        } else {
+            self
+        }
+    }
+}
