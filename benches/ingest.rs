@@ -25,6 +25,10 @@ use kdfs::server::{Server, ServerConfig};
 use kdfs_client::{Client, ReadOptions, UpdateOptions};
 use tokio::sync::oneshot;
 
+// The allocator of the `kdfs` binary, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BATCH_ROWS: usize = 1_000;
 const BATCH_CONNECTIONS: usize = 8;
 const LIVE_CONNECTIONS: usize = 16;

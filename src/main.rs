@@ -4,6 +4,11 @@ use clap::Parser;
 use kdfs::cli::{self, Cli};
 use tracing_subscriber::EnvFilter;
 
+// Requests and queries make many short-lived allocations; mimalloc serves them several times
+// cheaper than glibc's malloc (which was a quarter of the server's CPU on one-row updates).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     let filter = cli

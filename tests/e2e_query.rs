@@ -483,6 +483,16 @@ async fn cli_sql_and_klong_print_results() {
     assert!(ok, "{err}");
     assert_eq!(out, "6\n");
 
+    // --repeat runs the query on one connection and prints the result once; --timing then
+    // gives medians over the runs.
+    let (ok, out, err) = run(&["sql", query, "--format", "csv", "--repeat", "3", "--timing"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(err.contains("medians of 3 runs"), "{err}");
+    let (ok, _, err) = run(&["klong", "1+1", "--repeat", "0"]);
+    assert!(!ok);
+    assert!(err.contains("--repeat"), "{err}");
+
     let (ok, _, err) = run(&["sql", "SELECT * FROM nowhere"]);
     assert!(!ok);
     assert!(err.contains("nowhere"), "{err}");

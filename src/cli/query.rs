@@ -36,6 +36,10 @@ pub struct SqlArgs {
     /// Print the server-side and round-trip times on stderr.
     #[arg(long)]
     pub timing: bool,
+    /// Run it this many times on one connection and print the last result; with --timing,
+    /// the median times (a warm server, as a dashboard sees it).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -48,6 +52,10 @@ pub struct KlongArgs {
     /// Print the server-side and round-trip times on stderr.
     #[arg(long)]
     pub timing: bool,
+    /// Run it this many times on one connection and print the last result; with --timing,
+    /// the median times (a warm server, as a dashboard sees it).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -55,10 +63,17 @@ pub struct KlongArgs {
 /// Run the query and print the result on stdout.
 pub async fn sql(args: SqlArgs) -> anyhow::Result<i32> {
     let mut client = args.connect.connect().await?;
-    let started = Instant::now();
-    let result = client.sql(&args.query).await.context("the query failed")?;
+    let mut times = Timings::default();
+    let mut last = None;
+    for _ in 0..args.repeat {
+        let started = Instant::now();
+        let result = client.sql(&args.query).await.context("the query failed")?;
+        times.push(result.elapsed, started.elapsed());
+        last = Some(result);
+    }
+    let result = last.context("--repeat must be at least 1")?;
     if args.timing {
-        print_timing(result.elapsed, started.elapsed());
+        times.print();
     }
     let mut batches = result.batches;
     if batches.is_empty() {
@@ -92,13 +107,20 @@ pub async fn sql(args: SqlArgs) -> anyhow::Result<i32> {
 /// Evaluate the code and print the Klong display of its value.
 pub async fn klong(args: KlongArgs) -> anyhow::Result<i32> {
     let mut client = args.connect.connect().await?;
-    let started = Instant::now();
-    let result = client
-        .klong(&args.code)
-        .await
-        .context("the klong evaluation failed")?;
+    let mut times = Timings::default();
+    let mut last = None;
+    for _ in 0..args.repeat {
+        let started = Instant::now();
+        let result = client
+            .klong(&args.code)
+            .await
+            .context("the klong evaluation failed")?;
+        times.push(result.elapsed, started.elapsed());
+        last = Some(result);
+    }
+    let result = last.context("--repeat must be at least 1")?;
     if args.timing {
-        print_timing(result.elapsed, started.elapsed());
+        times.print();
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", result.display).context("writing to stdout")?;
@@ -106,11 +128,41 @@ pub async fn klong(args: KlongArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `--timing`: on stderr, so that stdout stays the result alone.
-fn print_timing(server: Duration, round_trip: Duration) {
-    eprintln!(
-        "server: {:.3} ms, round trip: {:.3} ms",
-        server.as_secs_f64() * 1e3,
-        round_trip.as_secs_f64() * 1e3
-    );
+/// Server-side and round-trip times of each run, for `--timing`.
+#[derive(Debug, Default)]
+struct Timings {
+    server: Vec<Duration>,
+    round_trip: Vec<Duration>,
+}
+
+impl Timings {
+    fn push(&mut self, server: Duration, round_trip: Duration) {
+        self.server.push(server);
+        self.round_trip.push(round_trip);
+    }
+
+    /// On stderr, so that stdout stays the result alone.
+    fn print(&self) {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let line = format!(
+            "server: {:.3} ms, round trip: {:.3} ms",
+            ms(median(&self.server)),
+            ms(median(&self.round_trip))
+        );
+        match (self.server.iter().min(), self.server.iter().max()) {
+            (Some(min), Some(max)) if self.server.len() > 1 => eprintln!(
+                "{line} (medians of {} runs; server min {:.3} ms, max {:.3} ms)",
+                self.server.len(),
+                ms(*min),
+                ms(*max)
+            ),
+            _ => eprintln!("{line}"),
+        }
+    }
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }

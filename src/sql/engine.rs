@@ -9,9 +9,9 @@ use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SessionStateBuilder, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -65,6 +65,9 @@ impl Default for EngineLimits {
 /// Cheap to share: wrap it in an `Arc` and call [`execute`](Self::execute) from any task.
 pub struct SqlEngine {
     ctx: SessionContext,
+    /// What every query runs with (configuration, functions, memory pool): the same for all
+    /// queries, so built once rather than copied from the session state per query.
+    task: Arc<TaskContext>,
     limits: EngineLimits,
 }
 
@@ -101,7 +104,8 @@ impl SqlEngine {
             .build();
         let ctx = SessionContext::new_with_state(state);
         ctx.register_udtf(FRAMES_FUNCTION, Arc::new(FramesFunction::new(source)));
-        Ok(Self { ctx, limits })
+        let task = ctx.task_ctx();
+        Ok(Self { ctx, task, limits })
     }
 
     /// The limits applied to each query.
@@ -123,10 +127,10 @@ impl SqlEngine {
             self.check_tables(&state, &statement)?;
             let plan = state.statement_to_plan(statement).await?;
             check_plan(&plan)?;
-            let df = self.ctx.execute_logical_plan(plan).await?;
-            let task = Arc::new(df.task_ctx());
-            let physical = yield_between_operators(df.create_physical_plan().await?)?;
-            Ok::<_, SqlError>(execute_stream(physical, task)?)
+            // Straight from the state: going through a `DataFrame` would clone the whole
+            // session state (every function registry) twice more per query.
+            let physical = yield_between_operators(state.create_physical_plan(&plan).await?)?;
+            Ok::<_, SqlError>(execute_stream(physical, Arc::clone(&self.task))?)
         };
         let inner = tokio::time::timeout_at(deadline, start)
             .await
