@@ -19,6 +19,7 @@ pub mod ipc;
 pub mod pipeline;
 pub mod pool;
 pub mod protocol;
+mod raw_bytes;
 
 pub use client::{
     Client, ClientOptions, KlongResult, ReadOptions, SqlResult, TableResult, UpdateOptions,
