@@ -12,7 +12,10 @@
 //! ```text
 //! cargo bench --bench ingest
 //! KDFS_BENCH_SCALE=0.1 cargo bench --bench ingest   # a tenth of the work
+//! KDFS_BENCH_ONLY=pipelined,range cargo bench --bench ingest   # some workloads only
 //! ```
+//!
+//! Workload names for `KDFS_BENCH_ONLY`: `batched`, `single`, `pipelined`, `range`.
 //!
 //! Every update is acknowledged only once it is durable (redb `Durability::Immediate`), so the
 //! figures include the fsyncs.
@@ -66,6 +69,14 @@ fn scale() -> f64 {
             .filter(|s| *s > 0.0)
             .unwrap_or(if quick { 0.01 } else { 1.0 })
     })
+}
+
+/// Whether workload `name` runs (all do unless `KDFS_BENCH_ONLY` lists some).
+fn selected(name: &str) -> bool {
+    match std::env::var("KDFS_BENCH_ONLY") {
+        Ok(list) => list.split(',').any(|w| w.trim() == name),
+        Err(_) => true,
+    }
 }
 
 fn scaled(n: usize) -> usize {
@@ -259,10 +270,19 @@ fn main() {
             let _ = stop_rx.await;
         }));
         println!("kdfs ingest benchmark on {addr}, scale {}", scale());
-        let mut table = vec![batched(&addr).await];
-        table.push(one_row(&addr, false).await);
-        table.push(one_row(&addr, true).await);
-        table.push(range_reads(&addr).await);
+        let mut table = Vec::new();
+        if selected("batched") {
+            table.push(batched(&addr).await);
+        }
+        if selected("single") {
+            table.push(one_row(&addr, false).await);
+        }
+        if selected("pipelined") {
+            table.push(one_row(&addr, true).await);
+        }
+        if selected("range") {
+            table.push(range_reads(&addr).await);
+        }
         print_table(&table);
         let _ = stop_tx.send(());
         running

@@ -394,7 +394,7 @@ impl Client {
         loop {
             match self.recv_for(id).await? {
                 Response::Batch { ipc } => {
-                    let (s, mut b) = ipc::decode(&ipc)?;
+                    let (s, mut b) = ipc::decode_vec(ipc)?;
                     schema.get_or_insert(s);
                     batches.append(&mut b);
                 }
@@ -545,7 +545,7 @@ impl Client {
                 elapsed_us,
             } => {
                 let batches = match ipc {
-                    Some(bytes) => Some(ipc::decode(&bytes)?.1),
+                    Some(bytes) => Some(ipc::decode_vec(bytes)?.1),
                     None => None,
                 };
                 Ok(KlongResult {

@@ -1,16 +1,17 @@
-//! Framing: a u32 big-endian length prefix (tokio-util's `LengthDelimitedCodec`) around one
-//! bincode-encoded message.
+//! Framing: a u32 big-endian length prefix (the layout tokio-util's `LengthDelimitedCodec`
+//! uses) around one bincode-encoded message.
 //!
 //! [`MessageCodec`] is generic over what it reads and writes so the client
 //! (`MessageCodec<ResponseFrame, RequestFrame>`) and the server (the reverse) share one
 //! implementation. Frames larger than the configured maximum are refused on both sides with
 //! [`CodecError::FrameTooLarge`], before any of their bytes are buffered.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bincode::enc::write::{SizeWriter, Writer};
+use bytes::{Buf, BufMut, BytesMut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder};
 
 use crate::protocol::{DEFAULT_MAX_FRAME, RequestFrame, ResponseFrame};
 
@@ -47,7 +48,6 @@ pub enum CodecError {
 /// Length-delimited bincode codec reading `In` and writing `Out`.
 #[derive(Debug)]
 pub struct MessageCodec<In, Out> {
-    frames: LengthDelimitedCodec,
     max_frame: usize,
     /// Bytes of the complete frames taken out of read buffers so far (prefixes and bodies).
     consumed: u64,
@@ -64,13 +64,7 @@ impl<In, Out> MessageCodec<In, Out> {
     /// length the prefix can carry).
     pub fn with_max_frame(max_frame: usize) -> Self {
         let max_frame = max_frame.min(u32::MAX as usize);
-        let frames = LengthDelimitedCodec::builder()
-            .big_endian()
-            .length_field_length(4)
-            .max_frame_length(max_frame)
-            .new_codec();
         MessageCodec {
-            frames,
             max_frame,
             consumed: 0,
             _types: PhantomData,
@@ -137,14 +131,51 @@ impl<In, Out: Serialize> Encoder<Out> for MessageCodec<In, Out> {
     type Error = CodecError;
 
     fn encode(&mut self, item: Out, dst: &mut BytesMut) -> Result<(), CodecError> {
-        let bytes = encode_message(&item)?;
-        if bytes.len() > self.max_frame {
+        // Measure first, then encode straight into the output buffer: a read result is
+        // hundreds of kilobytes, and going through a growing `Vec` copied it several times.
+        let mut size = SizeWriter::default();
+        bincode::serde::encode_into_writer(&item, &mut size, bincode::config::standard())
+            .map_err(|e| CodecError::Encode(e.to_string()))?;
+        let size = size.bytes_written;
+        if size > self.max_frame {
             return Err(CodecError::FrameTooLarge {
-                size: bytes.len() as u64,
+                size: size as u64,
                 max: self.max_frame,
             });
         }
-        self.frames.encode(Bytes::from(bytes), dst)?;
+        // `size` ≤ `max_frame` ≤ u32::MAX.
+        let prefix = u32::try_from(size).map_err(|_| CodecError::FrameTooLarge {
+            size: size as u64,
+            max: self.max_frame,
+        })?;
+        let start = dst.len();
+        dst.reserve(4 + size);
+        dst.put_u32(prefix);
+        let written = bincode::serde::encode_into_writer(
+            &item,
+            BytesWriter(dst),
+            bincode::config::standard(),
+        );
+        if let Err(e) = written {
+            dst.truncate(start);
+            return Err(CodecError::Encode(e.to_string()));
+        }
+        if dst.len() - start != 4 + size {
+            dst.truncate(start);
+            return Err(CodecError::Encode(
+                "message size changed while encoding".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// bincode output appended to a `BytesMut`.
+struct BytesWriter<'a>(&'a mut BytesMut);
+
+impl Writer for BytesWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
         Ok(())
     }
 }

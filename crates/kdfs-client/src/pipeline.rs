@@ -20,6 +20,8 @@
 
 use std::collections::VecDeque;
 
+use futures::FutureExt;
+
 use arrow::record_batch::RecordBatch;
 
 use crate::client::{Client, UpdateOptions, UpdateSummary};
@@ -45,6 +47,8 @@ pub struct Pipeline<'a> {
     unflushed: bool,
     /// Answers collected so far, in request order.
     answers: Vec<Result<Response, ClientError>>,
+    /// Encoder for the schema of the last update's batch.
+    encoder: Option<ipc::BatchEncoder>,
 }
 
 impl<'a> Pipeline<'a> {
@@ -56,6 +60,7 @@ impl<'a> Pipeline<'a> {
             waiting: VecDeque::new(),
             unflushed: false,
             answers: Vec::new(),
+            encoder: None,
         }
     }
 
@@ -69,8 +74,11 @@ impl<'a> Pipeline<'a> {
                 request.name()
             )));
         }
-        while self.waiting.len() >= self.window {
+        if self.waiting.len() >= self.window {
             self.collect_oldest().await;
+            // Answers come in bursts (one per group commit): take every one already here, so
+            // the next requests go out together in one write instead of one write each.
+            self.collect_arrived();
         }
         let id = self.client.feed(request).await?;
         // Until `finish` has every answer, dropping the pipeline leaves answers on the wire.
@@ -87,11 +95,18 @@ impl<'a> Pipeline<'a> {
         batch: &RecordBatch,
         options: &UpdateOptions,
     ) -> Result<(), ClientError> {
+        let schema = batch.schema();
+        let encoder = match self.encoder.take() {
+            Some(e) if e.fits(&schema) => e,
+            _ => ipc::BatchEncoder::new(&schema)?,
+        };
+        let ipc = encoder.encode(batch);
+        self.encoder = Some(encoder);
         let request = Request::Update {
             key: key.to_string(),
             index: options.index.clone(),
             upsert: options.upsert,
-            ipc: ipc::encode_batch(batch)?,
+            ipc: ipc?,
         };
         self.push(request).await
     }
@@ -115,6 +130,19 @@ impl<'a> Pipeline<'a> {
     /// Whether nothing was sent yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Collects the answers that have already arrived, without waiting for more.
+    fn collect_arrived(&mut self) {
+        while let Some(&id) = self.waiting.front() {
+            // `recv_for` only takes whole frames off the socket's buffer, so giving up on it
+            // when nothing is there loses nothing.
+            let Some(answer) = self.client.recv_for(id).now_or_never() else {
+                return;
+            };
+            self.waiting.pop_front();
+            self.answers.push(answer);
+        }
     }
 
     async fn collect_oldest(&mut self) {

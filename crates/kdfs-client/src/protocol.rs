@@ -63,6 +63,7 @@ pub enum Request {
         /// `false`: they are ignored (first write wins).
         upsert: bool,
         /// The rows, as Arrow IPC stream bytes.
+        #[serde(with = "crate::raw_bytes")]
         ipc: Vec<u8>,
     },
     /// Read a frame. Answered with `Batch`… then `End`.
@@ -164,6 +165,7 @@ pub enum Response {
     /// One part of a streamed result: Arrow IPC stream bytes (a schema and zero or more batches).
     Batch {
         /// Arrow IPC stream bytes.
+        #[serde(with = "crate::raw_bytes")]
         ipc: Vec<u8>,
     },
     /// End of a streamed result.
@@ -188,6 +190,7 @@ pub enum Response {
         /// The value as Klong displays it.
         display: String,
         /// The value as a table, when it converts to one.
+        #[serde(with = "crate::raw_bytes::option")]
         ipc: Option<Vec<u8>>,
         /// Evaluation time in microseconds.
         elapsed_us: u64,

@@ -20,6 +20,10 @@ use crate::types::{UpdateMode, UpdateOutcome};
 /// Largest chunk kept in memory (and largest batch written to files).
 pub(crate) const MAX_CHUNK_ROWS: usize = 65_536;
 
+/// Chunks of fewer rows than this are "small"; this many small chunks at the tail are
+/// concatenated at once (see [`Rows::consolidate_tail`]).
+const SMALL_TAIL_CHUNKS: usize = 32;
+
 /// A sorted run of rows with unique index values.
 #[derive(Clone, Debug)]
 pub(crate) struct Chunk {
@@ -258,8 +262,23 @@ impl Rows {
         Ok(out)
     }
 
-    /// Merges the last two chunks while the older is no bigger than the newer.
+    /// Consolidates the tail after an append. Small chunks (one-row updates) first pile up, up
+    /// to [`SMALL_TAIL_CHUNKS`] of them, and are then concatenated in one go: merging each row
+    /// into the tail right away cost a concatenation of every column per row. Bigger chunks
+    /// then merge like a binary counter: the last two while the older is no bigger than the
+    /// newer.
     fn consolidate_tail(&mut self) -> Result<(), StoreError> {
+        let small = self
+            .chunks
+            .iter()
+            .rev()
+            .take_while(|c| c.rows() < SMALL_TAIL_CHUNKS)
+            .count();
+        if small >= SMALL_TAIL_CHUNKS {
+            self.merge_run(self.chunks.len() - small, self.chunks.len())?;
+        } else if small > 0 {
+            return Ok(());
+        }
         while self.chunks.len() >= 2 {
             let len = self.chunks.len();
             let (p, l) = (self.chunks[len - 2].rows(), self.chunks[len - 1].rows());
@@ -296,17 +315,20 @@ impl Rows {
 
     /// Replaces chunks `i` and `i + 1` (adjacent, ordered) by their concatenation.
     fn merge_pair(&mut self, i: usize) -> Result<(), StoreError> {
-        let (a, b) = (&self.chunks[i], &self.chunks[i + 1]);
-        let merged = concat_batches(
-            &self.schema,
-            [
-                &conform(&a.batch, &self.schema)?,
-                &conform(&b.batch, &self.schema)?,
-            ],
-        )?;
-        let chunk = Chunk::new(merged)?;
-        self.bytes = self.bytes - a.bytes - b.bytes + chunk.bytes;
-        self.chunks.splice(i..i + 2, [chunk]);
+        self.merge_run(i, i + 2)
+    }
+
+    /// Replaces chunks `start..end` (adjacent, ordered) by their concatenation.
+    fn merge_run(&mut self, start: usize, end: usize) -> Result<(), StoreError> {
+        let run = &self.chunks[start..end];
+        let parts = run
+            .iter()
+            .map(|c| conform(&c.batch, &self.schema))
+            .collect::<Result<Vec<_>, _>>()?;
+        let chunk = Chunk::new(concat_batches(&self.schema, &parts)?)?;
+        let old: u64 = run.iter().map(|c| c.bytes).sum();
+        self.bytes = self.bytes - old + chunk.bytes;
+        self.chunks.splice(start..end, [chunk]);
         Ok(())
     }
 
@@ -496,6 +518,17 @@ mod tests {
         let got = f.range(100, 199, None).unwrap();
         assert_eq!(got.iter().map(|b| b.num_rows()).sum::<usize>(), 100);
         assert_eq!(contents(&f).len(), 5000);
+        assert_eq!(
+            contents(&f).iter().map(|r| r.0).collect::<Vec<_>>(),
+            (0..5000).collect::<Vec<_>>()
+        );
+        let small = f
+            .chunks
+            .iter()
+            .filter(|c| c.rows() < SMALL_TAIL_CHUNKS)
+            .count();
+        assert!(small < SMALL_TAIL_CHUNKS, "{small} small chunks");
+        assert_eq!(f.bytes(), f.chunks.iter().map(|c| c.bytes).sum::<u64>());
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn begin(
     payload: Vec<u8>,
 ) -> Result<PendingUpdate, Response> {
     let key = parse_key(key)?;
-    let (schema, batches) = match ipc::decode(&payload) {
+    let (schema, batches) = match ipc::decode_vec(payload) {
         Ok(decoded) => decoded,
         Err(e) => {
             return Err(Response::error(
@@ -30,7 +30,6 @@ pub fn begin(
             ));
         }
     };
-    drop(payload);
     // The store merges one batch per update; a multi-batch payload becomes one merge so it
     // is acknowledged (and made durable) as a whole.
     let batch = if batches.len() == 1 {
