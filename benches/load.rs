@@ -306,8 +306,8 @@ fn main() {
         let elapsed = started.elapsed().as_secs_f64();
 
         println!(
-            "\n{connections} connections for {elapsed:.1} s against a release server \
-             (--memory {MEMORY_BUDGET})"
+            "\n{connections} connections for {elapsed:.1} s against {} (--memory {MEMORY_BUDGET})",
+            bin.to_string_lossy()
         );
         println!(
             "{:<20} {:>9} {:>10} {:>10} {:>10} {:>7}",
@@ -340,6 +340,18 @@ fn main() {
                 MEMORY_BUDGET_BYTES >> 20
             ),
             None => println!("server peak RSS: unknown (no /proc)"),
+        }
+        // What the cache holds at the end, to tell the budget from the rest of the RSS.
+        match seed.stats(0).await {
+            Ok(s) => println!(
+                "at the end: cache {:.0} MiB, {} frames, {} rows ({} in write logs), {} compactions",
+                s["memory_used"].as_f64().unwrap_or(0.0) / 1048576.0,
+                s["frames"],
+                s["rows"],
+                s["log_rows"],
+                s["compactions"]
+            ),
+            Err(e) => println!("stats failed: {e}"),
         }
         if errors > 0 {
             eprintln!("{errors} requests failed");
