@@ -3,10 +3,13 @@
 //!
 //!     cargo bench --bench load                                  # 256 connections, 60 s
 //!     KDFS_LOAD_CONNECTIONS=64 KDFS_LOAD_SECS=10 cargo bench --bench load
+//!     KDFS_BIN=/path/to/kdfs cargo bench --bench load            # another server binary
 //!
 //! Reports, per kind of request, how many ran, their rate and p50/p99 latency, the errors (any
 //! error makes the run fail), and the server's peak resident memory next to its `--memory`
-//! cache budget (read from /proc, so Linux only).
+//! cache budget (read from /proc, so Linux only). A request still unanswered
+//! [`STUCK_AFTER`] after it was sent counts as an error (and is named on stderr), so a server
+//! that stops answering fails the run instead of hanging it.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -19,9 +22,13 @@ use kdfs_client::{Client, ReadOptions, UpdateOptions};
 
 const SYMBOLS: i64 = 10;
 const SEED_BARS: i64 = 100_000;
+/// Rows of a range read: 1% of a seeded frame.
+const RANGE: i64 = SEED_BARS / 100;
 const MINUTE: i64 = 60_000;
 const MEMORY_BUDGET: &str = "256MiB";
 const MEMORY_BUDGET_BYTES: u64 = 256 << 20;
+/// Longer than any request may take: twice the server's default `--query-timeout` (30 s).
+const STUCK_AFTER: Duration = Duration::from_secs(60);
 
 /// The kinds of request in the mix, with their share out of 100.
 const MIX: [(Kind, u32); 5] = [
@@ -119,6 +126,7 @@ async fn worker(addr: String, id: u64, deadline: Instant) -> Vec<(Kind, Duration
     // Writers append to their own live frame, after the seeded history.
     let live = format!("live/minute/C{id:03}");
     let mut t = 0;
+    let mut errors_shown = 0;
     while Instant::now() < deadline {
         let pick = (next() % 100) as u32;
         let mut acc = 0;
@@ -130,58 +138,103 @@ async fn worker(addr: String, id: u64, deadline: Instant) -> Vec<(Kind, Duration
             })
             .map_or(Kind::Klong, |(k, _)| *k);
         let sym = (next() % SYMBOLS as u64) as i64;
+        let range_start = (next() % (SEED_BARS - RANGE) as u64) as i64 * MINUTE;
+        let rows = match kind {
+            Kind::OneRowUpdate => 1,
+            Kind::BatchUpdate => 100,
+            _ => 0,
+        };
         let start = Instant::now();
-        let ok = match kind {
-            Kind::OneRowUpdate => {
-                t += MINUTE;
-                client
-                    .update(&live, &bars(t, 1, 100.0), UpdateOptions::default())
-                    .await
-                    .is_ok()
-            }
-            Kind::BatchUpdate => {
-                let batch = bars(t + MINUTE, 100, 100.0);
-                t += 100 * MINUTE;
-                client
-                    .update(&live, &batch, UpdateOptions::default())
-                    .await
-                    .is_ok()
-            }
-            Kind::RangeRead => {
-                let span = SEED_BARS / 100;
-                let first = (next() % (SEED_BARS - span) as u64) as i64 * MINUTE;
-                let options = ReadOptions {
-                    start: Some(first),
-                    end: Some(first + (span - 1) * MINUTE),
-                    ..ReadOptions::default()
-                };
-                match client
-                    .read(&format!("historical/minute/S{sym}"), options)
-                    .await
-                {
-                    Ok(b) => b.iter().map(|b| b.num_rows()).sum::<usize>() == span as usize,
-                    Err(_) => false,
+        let outcome = tokio::time::timeout(
+            STUCK_AFTER,
+            request(&mut client, kind, &live, t, rows, sym, range_start),
+        )
+        .await;
+        t += rows * MINUTE;
+        let ok = match outcome {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                if errors_shown < 3 {
+                    errors_shown += 1;
+                    eprintln!("connection {id}: {} failed: {e}", kind.name());
                 }
+                false
             }
-            Kind::Sql => client
+            Err(_) => {
+                eprintln!(
+                    "connection {id}: {} unanswered after {} s; giving up on this connection",
+                    kind.name(),
+                    STUCK_AFTER.as_secs()
+                );
+                out.push((kind, start.elapsed(), false));
+                return out;
+            }
+        };
+        out.push((kind, start.elapsed(), ok));
+    }
+    out
+}
+
+/// Sends one request of `kind`; updates write `rows` bars after index `t` of `live`, reads
+/// use symbol `sym` and range reads start at `range_start`.
+async fn request(
+    client: &mut Client,
+    kind: Kind,
+    live: &str,
+    t: i64,
+    rows: i64,
+    sym: i64,
+    range_start: i64,
+) -> Result<(), String> {
+    let history = format!("historical/minute/S{sym}");
+    let e = |e: kdfs_client::ClientError| e.to_string();
+    match kind {
+        Kind::OneRowUpdate | Kind::BatchUpdate => {
+            let batch = bars(t + MINUTE, rows, 100.0);
+            client
+                .update(live, &batch, UpdateOptions::default())
+                .await
+                .map_err(e)?;
+        }
+        Kind::RangeRead => {
+            let options = ReadOptions {
+                start: Some(range_start),
+                end: Some(range_start + (RANGE - 1) * MINUTE),
+                ..ReadOptions::default()
+            };
+            let batches = client.read(&history, options).await.map_err(e)?;
+            let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+            if n != RANGE as usize {
+                return Err(format!("read {n} rows of {history}, expected {RANGE}"));
+            }
+        }
+        Kind::Sql => {
+            let r = client
                 .sql(&format!(
                     "SELECT t / 3600000 AS h, min(c) AS l, max(c) AS h2, sum(v) AS v \
                      FROM historical.minute.S{sym} WHERE t < {} GROUP BY 1",
                     24 * 60 * MINUTE
                 ))
                 .await
-                .is_ok_and(|r| r.num_rows() == 24),
-            Kind::Klong => client
+                .map_err(e)?;
+            if r.num_rows() != 24 {
+                return Err(format!(
+                    "SQL gave {} hourly rows, expected 24",
+                    r.num_rows()
+                ));
+            }
+        }
+        Kind::Klong => {
+            client
                 .klong(&format!(
-                    "{{(+/x)%#x}}(.df(\"historical/minute/S{sym}\";0;{})?\"c\")",
+                    "{{(+/x)%#x}}(.df(\"{history}\";0;{})?\"c\")",
                     59 * MINUTE
                 ))
                 .await
-                .is_ok(),
-        };
-        out.push((kind, start.elapsed(), ok));
+                .map_err(e)?;
+        }
     }
-    out
+    Ok(())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -195,7 +248,8 @@ fn main() {
     let connections = env_or("KDFS_LOAD_CONNECTIONS", 256);
     let secs = env_or("KDFS_LOAD_SECS", 60);
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kdfs"))
+    let bin = std::env::var_os("KDFS_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_kdfs").into());
+    let mut child = Command::new(&bin)
         .args([
             "server",
             "--port",
@@ -252,8 +306,8 @@ fn main() {
         let elapsed = started.elapsed().as_secs_f64();
 
         println!(
-            "\n{connections} connections for {elapsed:.1} s against a release server \
-             (--memory {MEMORY_BUDGET})"
+            "\n{connections} connections for {elapsed:.1} s against {} (--memory {MEMORY_BUDGET})",
+            bin.to_string_lossy()
         );
         println!(
             "{:<20} {:>9} {:>10} {:>10} {:>10} {:>7}",
@@ -286,6 +340,18 @@ fn main() {
                 MEMORY_BUDGET_BYTES >> 20
             ),
             None => println!("server peak RSS: unknown (no /proc)"),
+        }
+        // What the cache holds at the end, to tell the budget from the rest of the RSS.
+        match seed.stats(0).await {
+            Ok(s) => println!(
+                "at the end: cache {:.0} MiB, {} frames, {} rows ({} in write logs), {} compactions",
+                s["memory_used"].as_f64().unwrap_or(0.0) / 1048576.0,
+                s["frames"],
+                s["rows"],
+                s["log_rows"],
+                s["compactions"]
+            ),
+            Err(e) => println!("stats failed: {e}"),
         }
         if errors > 0 {
             eprintln!("{errors} requests failed");

@@ -133,6 +133,9 @@ async fn run_out_of_space(data: &Path, space: Space, says: &str) {
         Space::FileLimit => ServerProc::start_with_file_limit(data, &[], LIMIT_KIB),
     };
     let mut c = server.client().await;
+    let stats = c.stats(0).await.unwrap();
+    assert_eq!(stats["store"]["writable"], true, "{stats}");
+    assert!(stats["store"]["reason"].is_null(), "{stats}");
     let before: Vec<i64> = (0..1000).collect();
     c.update("full/before", &bars(&before, 0.5), UpdateOptions::default())
         .await
@@ -181,6 +184,11 @@ async fn run_out_of_space(data: &Path, space: Space, says: &str) {
     let err = err.to_string();
     assert!(err.contains(says) && err.contains("restart"), "{err}");
     c.ping().await.unwrap();
+    // `stats` tells that the store has stopped accepting writes, and why.
+    let stats = c.stats(0).await.unwrap();
+    assert_eq!(stats["store"]["writable"], false, "{stats}");
+    let reason = stats["store"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains(says), "{stats}");
     let mut other = server.client().await;
     assert_eq!(read_ts(&mut other, "full/before").await, before);
     let present: BTreeSet<i64> = read_ts(&mut other, "full/a").await.into_iter().collect();
@@ -210,6 +218,7 @@ async fn run_out_of_space(data: &Path, space: Space, says: &str) {
     eprintln!("server stopped: {status}");
     let server = ServerProc::start(data, &[]);
     let mut c = server.client().await;
+    assert_eq!(c.stats(0).await.unwrap()["store"]["writable"], true);
     assert_eq!(read_ts(&mut c, "full/before").await, before);
     let ts = read_ts(&mut c, "full/a").await;
     assert!(ts.windows(2).all(|p| p[0] < p[1]), "not sorted and unique");

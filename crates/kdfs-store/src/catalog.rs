@@ -21,9 +21,18 @@ pub(crate) const SCHEMAS: TableDefinition<&str, &[u8]> = TableDefinition::new("s
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub(crate) const NEXT_ID: &str = "next_id";
 
+/// Memory redb may hold for its page cache and write buffer. Its default (1 GiB) let the
+/// server's resident memory grow far past `--memory` as the write log grew, since redb keeps
+/// every page it wrote cached; this bounds it. The log is written once and read back only by
+/// compactions, so a small cache costs little.
+pub const DB_CACHE_BYTES: usize = 64 << 20;
+
 /// Opens (or creates) the database and makes sure every table exists.
 pub(crate) fn open_db(path: &Path) -> Result<Database, StoreError> {
-    let database = Database::create(path).map_err(db)?;
+    let database = Database::builder()
+        .set_cache_size(DB_CACHE_BYTES)
+        .create(path)
+        .map_err(db)?;
     let txn = database.begin_write().map_err(db)?;
     {
         txn.open_table(CATALOG).map_err(db)?;

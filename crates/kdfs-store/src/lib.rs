@@ -34,6 +34,7 @@ mod store;
 mod types;
 mod write;
 
+pub use catalog::DB_CACHE_BYTES;
 pub use error::StoreError;
 pub use key::{KeyPath, MAX_KEY_BYTES, MAX_SEGMENTS};
 pub use store::FrameStore;

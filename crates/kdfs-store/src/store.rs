@@ -275,6 +275,7 @@ impl FrameStore {
             memory_max: self.inner.cache.budget(),
             loaded: self.inner.cache.loaded(),
             compactions: self.inner.compactions.load(Ordering::Relaxed),
+            write_failure: lock(&self.inner.failure).clone(),
             ..Default::default()
         };
         for e in self.inner.entries("") {

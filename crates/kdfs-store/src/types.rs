@@ -147,4 +147,7 @@ pub struct StoreStats {
     pub log_rows: u64,
     /// Compactions done since the store was opened.
     pub compactions: u64,
+    /// Why writes are refused, once a durable write has failed (e.g. the disk filled up);
+    /// `None` while the store accepts writes. Cleared only by reopening the store.
+    pub write_failure: Option<String>,
 }

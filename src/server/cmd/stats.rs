@@ -2,7 +2,8 @@
 //!
 //! Level 0 has the memory figures of the original kdfs (`memory_used`, `memory_free`,
 //! `memory_max`) plus totals and the configuration; level 1 adds the frames loaded in
-//! memory with their sizes; level 2 adds every stored key.
+//! memory with their sizes; level 2 adds every stored key. Every level says whether the store
+//! accepts writes (`store.writable`, with `store.reason` once a durable write has failed).
 
 use kdfs_client::{ErrorKind, Response};
 use serde_json::{Value, json};
@@ -38,6 +39,11 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
         "disk_bytes": stats.disk_bytes,
         "log_rows": stats.log_rows,
         "compactions": stats.compactions,
+        // After a failed durable write (a full disk) writes are refused until a restart.
+        "store": {
+            "writable": stats.write_failure.is_none(),
+            "reason": stats.write_failure,
+        },
         "connections": state.connections(),
         "uptime_s": state.started.elapsed().as_secs(),
         "config": {
