@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ServerProc, kdfs_bin};
+use common::{ServerProc, assert_server_refuses, kdfs_bin};
 use kdfs_client::{Client, ClientError, ClientOptions, ErrorKind};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -131,18 +131,7 @@ async fn token_file_and_bad_token_options() {
             "cannot be used with",
         ),
     ];
-    for (args, why) in bad {
-        let out = Command::new(kdfs_bin())
-            .args(["server", "--port", "0", "--dir"])
-            .arg(&data)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} started a server");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(why), "{args:?}: {stderr}");
-    }
+    assert_server_refuses(&data, &bad);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ServerProc, bars, ints, kdfs_bin};
+use common::{ServerProc, assert_server_refuses, bars, ints, kdfs_bin};
 use kdfs_client::tls::TlsOptions;
 use kdfs_client::{Client, ClientError, ClientOptions, ErrorKind, ReadOptions, UpdateOptions};
 use std::path::{Path, PathBuf};
@@ -157,16 +157,5 @@ fn unusable_tls_files_stop_the_server_with_a_reason() {
             "does not fit",
         ),
     ];
-    for (args, why) in bad {
-        let out = Command::new(kdfs_bin())
-            .args(["server", "--port", "0", "--dir"])
-            .arg(dir.path().join("data"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{args:?} started a server");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(why), "{args:?}: {stderr}");
-    }
+    assert_server_refuses(&dir.path().join("data"), &bad);
 }

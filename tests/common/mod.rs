@@ -208,3 +208,19 @@ pub fn floats(batches: &[RecordBatch], name: &str) -> Vec<Option<f64>> {
 pub fn rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(|b| b.num_rows()).sum()
 }
+
+/// Asserts that `kdfs server` with each set of extra `args` refuses to start, saying `why`.
+pub fn assert_server_refuses(dir: &Path, bad: &[(&[&str], &str)]) {
+    for (args, why) in bad {
+        let out = Command::new(kdfs_bin())
+            .args(["server", "--port", "0", "--dir"])
+            .arg(dir)
+            .args(*args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} started a server");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    }
+}
