@@ -172,6 +172,30 @@ async fn sql_errors_are_clear_and_the_connection_stays_usable() {
 }
 
 #[tokio::test]
+async fn sql_working_memory_is_bounded_by_query_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProc::start(dir.path(), &["--query-memory", "16KiB"]);
+    let mut c = server.client().await;
+    seed(&mut c).await;
+    let stats = c.stats(0).await.unwrap();
+    assert_eq!(stats["config"]["query_memory"], 16 * 1024, "{stats}");
+
+    // Sorting 14,400 joined rows needs far more than 16 KiB of working memory.
+    let big = "SELECT a.t, b.t AS u FROM historical.minute.AAPL a, historical.minute.MSFT b \
+               ORDER BY a.c + b.c";
+    let (kind, message) = server_error(c.sql(big).await);
+    assert_eq!(kind, ErrorKind::Query);
+    assert!(message.contains("--query-memory"), "{message}");
+
+    // Small queries still run on the same connection.
+    let r = c
+        .sql("SELECT count(*) AS n FROM historical.minute.AAPL")
+        .await
+        .unwrap();
+    assert_eq!(ints(&r.batches, "n"), vec![BARS]);
+}
+
+#[tokio::test]
 async fn klong_reads_lists_queries_and_stores_frames() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProc::start(dir.path(), &[]);

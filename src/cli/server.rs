@@ -53,6 +53,10 @@ pub struct ServerArgs {
     /// results are refused with an error instead of exhausting memory.
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub max_result: u64,
+    /// Working memory (hash tables, sorts) shared by all running SQL queries, e.g. 1GiB; a
+    /// query needing more fails with an error. Comes on top of --memory (the frame cache).
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    pub query_memory: u64,
     /// Fold a frame's write log into its Arrow file once the log holds this many rows (and a
     /// quarter of the frame). Lower values mean shorter restarts and more file rewrites.
     #[arg(long, default_value_t = 50_000)]
@@ -87,6 +91,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
         allow_files: args.allow_files,
         allow_system: args.allow_system,
         max_result: usize::try_from(args.max_result).unwrap_or(usize::MAX),
+        query_memory: usize::try_from(args.query_memory).unwrap_or(usize::MAX),
         compact_after_rows: args.compact_after_rows,
         idle_timeout: seconds(args.idle_timeout),
         frame_timeout: seconds(args.frame_timeout),

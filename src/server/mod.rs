@@ -44,6 +44,9 @@ pub use state::ServerState;
 /// Default largest result of one query: 256 MiB.
 pub const DEFAULT_MAX_RESULT: usize = 256 << 20;
 
+/// Default working memory shared by running SQL queries: 1 GiB.
+pub const DEFAULT_QUERY_MEMORY: usize = 1 << 30;
+
 /// Everything `kdfs server` can be told.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -69,6 +72,9 @@ pub struct ServerConfig {
     pub allow_system: bool,
     /// Largest result one SQL query or Klong evaluation may return, in bytes.
     pub max_result: usize,
+    /// Working memory (hash tables, sorts) shared by all running SQL queries, in bytes; a
+    /// query needing more fails with an error. Not part of `memory` (the frame cache).
+    pub query_memory: usize,
     /// A frame whose write log holds this many rows is folded into its Arrow file.
     pub compact_after_rows: u64,
     /// Close a connection that sends nothing between requests for this long.
@@ -95,6 +101,7 @@ impl Default for ServerConfig {
             allow_files: false,
             allow_system: false,
             max_result: DEFAULT_MAX_RESULT,
+            query_memory: DEFAULT_QUERY_MEMORY,
             compact_after_rows: StoreConfig::default().compact_after_rows,
             idle_timeout: Some(Duration::from_secs(300)),
             frame_timeout: Some(Duration::from_secs(30)),
@@ -165,6 +172,7 @@ fn start_engines(
     let limits = EngineLimits {
         timeout: config.query_timeout,
         max_result_bytes: config.max_result,
+        max_memory: config.query_memory,
         ..EngineLimits::default()
     };
     let sql = SqlEngine::new(Arc::clone(&source), limits)

@@ -66,7 +66,8 @@ pub enum SqlError {
 
     /// The query needed more working memory than the engine may use.
     #[error(
-        "query needs more memory than allowed ({0}); narrow the time range or aggregate less at once"
+        "query needs more memory than allowed ({0}); narrow the time range, aggregate less at \
+         once, or ask the operator to raise --query-memory"
     )]
     ResourcesExhausted(String),
 

@@ -57,6 +57,7 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
             "allow_files": config.allow_files,
             "allow_system": config.allow_system,
             "max_result": config.max_result,
+            "query_memory": config.query_memory,
             "idle_timeout_s": config.idle_timeout.map(|d| d.as_secs_f64()),
             "frame_timeout_s": config.frame_timeout.map(|d| d.as_secs_f64()),
             "compact_after_rows": config.compact_after_rows,
