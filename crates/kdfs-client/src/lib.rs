@@ -19,7 +19,6 @@ pub mod ipc;
 pub mod pipeline;
 pub mod pool;
 pub mod protocol;
-mod raw_bytes;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;

@@ -63,7 +63,7 @@ pub enum Request {
         /// `false`: they are ignored (first write wins).
         upsert: bool,
         /// The rows, as Arrow IPC stream bytes.
-        #[serde(with = "crate::raw_bytes")]
+        #[serde(with = "serde_bytes")]
         ipc: Vec<u8>,
     },
     /// Read a frame. Answered with `Batch`… then `End`.
@@ -165,7 +165,7 @@ pub enum Response {
     /// One part of a streamed result: Arrow IPC stream bytes (a schema and zero or more batches).
     Batch {
         /// Arrow IPC stream bytes.
-        #[serde(with = "crate::raw_bytes")]
+        #[serde(with = "serde_bytes")]
         ipc: Vec<u8>,
     },
     /// End of a streamed result.
@@ -190,7 +190,7 @@ pub enum Response {
         /// The value as Klong displays it.
         display: String,
         /// The value as a table, when it converts to one.
-        #[serde(with = "crate::raw_bytes::option")]
+        #[serde(with = "serde_bytes")]
         ipc: Option<Vec<u8>>,
         /// Evaluation time in microseconds.
         elapsed_us: u64,
@@ -298,5 +298,66 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Internal => "internal error",
         };
         f.write_str(name)
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    //! Payload fields travel as byte strings (`serde_bytes`): fast, and on the wire exactly
+    //! like a plain `Vec<u8>` under bincode.
+    use crate::codec::{decode_message, encode_message};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Plain {
+        a: Vec<u8>,
+        b: Option<Vec<u8>>,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Raw {
+        #[serde(with = "serde_bytes")]
+        a: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        b: Option<Vec<u8>>,
+    }
+
+    #[test]
+    fn the_wire_format_is_that_of_a_plain_vec() {
+        let long: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        for (a, b) in [
+            (vec![], None),
+            (vec![1, 2, 255], Some(vec![])),
+            (long.clone(), Some(long.clone())),
+        ] {
+            let plain = encode_message(&Plain {
+                a: a.clone(),
+                b: b.clone(),
+            })
+            .unwrap();
+            let raw = encode_message(&Raw {
+                a: a.clone(),
+                b: b.clone(),
+            })
+            .unwrap();
+            assert_eq!(plain, raw);
+            assert_eq!(
+                decode_message::<Raw>(&plain).unwrap(),
+                Raw {
+                    a: a.clone(),
+                    b: b.clone()
+                }
+            );
+            assert_eq!(decode_message::<Plain>(&raw).unwrap(), Plain { a, b });
+        }
+    }
+
+    #[test]
+    fn a_claimed_length_beyond_the_message_is_an_error() {
+        let mut body = encode_message(&Raw { a: vec![], b: None }).unwrap();
+        body[0] = 251; // varint: a u16 length follows
+        body.insert(1, 0xff);
+        body.insert(1, 0xff);
+        assert!(decode_message::<Raw>(&body).is_err());
     }
 }
