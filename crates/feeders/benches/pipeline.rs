@@ -31,9 +31,14 @@ impl Drop for Killed {
 
 /// Start a serving binary and read the address it prints.
 fn serve(bin: &str, args: &[&str]) -> (Killed, String) {
-    let mut c = Command::new(bin)
-        .args(args)
-        .args(["--port", "0", "--log", "error"])
+    let mut command = Command::new(bin);
+    command.args(args).args(["--port", "0", "--log", "error"]);
+    spawn_reading_first_line(&mut command)
+}
+
+/// Spawn `command` and return it with the first line it prints, trimmed.
+fn spawn_reading_first_line(command: &mut Command) -> (Killed, String) {
+    let mut c = command
         .stdout(Stdio::piped())
         .spawn()
         .expect("start binary");
@@ -41,7 +46,7 @@ fn serve(bin: &str, args: &[&str]) -> (Killed, String) {
     let out = c.stdout.take().expect("stdout");
     BufReader::new(out)
         .read_line(&mut line)
-        .expect("address line");
+        .expect("first line");
     (Killed(c), line.trim().to_string())
 }
 
@@ -59,26 +64,19 @@ fn kdfs_bin() -> Option<PathBuf> {
 
 /// Start `kdfs server` storing under `dir`; returns it and its `host:port`.
 fn kdfs_server(bin: &Path, dir: &Path) -> (Killed, String) {
-    let mut c = Command::new(bin)
+    let mut command = Command::new(bin);
+    command
         .arg("server")
         .arg("--dir")
         .arg(dir)
         .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kdfs");
-    let mut line = String::new();
-    let out = c.stdout.take().expect("stdout");
-    BufReader::new(out)
-        .read_line(&mut line)
-        .expect("kdfs address line");
+        .stderr(Stdio::null());
+    let (server, line) = spawn_reading_first_line(&mut command);
     let addr = line
-        .trim()
         .strip_prefix("kdfs listening on ")
         .unwrap_or_else(|| panic!("unexpected kdfs first line {line:?}"))
         .to_string();
-    (Killed(c), addr)
+    (server, addr)
 }
 
 /// Rows stored under `historical/minute/`, as the server reports them.
