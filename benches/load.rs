@@ -4,6 +4,12 @@
 //!     cargo bench --bench load                                  # 256 connections, 60 s
 //!     KDFS_LOAD_CONNECTIONS=64 KDFS_LOAD_SECS=10 cargo bench --bench load
 //!     KDFS_BIN=/path/to/kdfs cargo bench --bench load            # another server binary
+//!     KDFS_LOAD_MIX=read=100 cargo bench --bench load            # only range reads
+//!
+//! `KDFS_LOAD_MIX` takes `one`, `batch`, `read`, `sql` and `klong` shares (default
+//! `one=30,batch=10,read=40,sql=10,klong=10`); running one kind at a time tells which kind of
+//! request the server's memory goes to. Every `KDFS_LOAD_SAMPLE_SECS` (default 15) the bench
+//! prints the server's resident memory next to what its frame cache holds.
 //!
 //! Reports, per kind of request, how many ran, their rate and p50/p99 latency, the errors (any
 //! error makes the run fail), and the server's peak resident memory next to its `--memory`
@@ -30,8 +36,8 @@ const MEMORY_BUDGET_BYTES: u64 = 256 << 20;
 /// Longer than any request may take: twice the server's default `--query-timeout` (30 s).
 const STUCK_AFTER: Duration = Duration::from_secs(60);
 
-/// The kinds of request in the mix, with their share out of 100.
-const MIX: [(Kind, u32); 5] = [
+/// The kinds of request in the default mix, with their share out of 100.
+const DEFAULT_MIX: [(Kind, u32); 5] = [
     (Kind::OneRowUpdate, 30),
     (Kind::BatchUpdate, 10),
     (Kind::RangeRead, 40),
@@ -49,6 +55,25 @@ enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 5] = [
+        Kind::OneRowUpdate,
+        Kind::BatchUpdate,
+        Kind::RangeRead,
+        Kind::Sql,
+        Kind::Klong,
+    ];
+
+    /// The name of this kind in `KDFS_LOAD_MIX`.
+    fn short(self) -> &'static str {
+        match self {
+            Kind::OneRowUpdate => "one",
+            Kind::BatchUpdate => "batch",
+            Kind::RangeRead => "read",
+            Kind::Sql => "sql",
+            Kind::Klong => "klong",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Kind::OneRowUpdate => "one-row update",
@@ -58,6 +83,35 @@ impl Kind {
             Kind::Klong => "Klong (mean close)",
         }
     }
+}
+
+/// The mix from `KDFS_LOAD_MIX` (`kind=share,...`), or the default one.
+fn mix() -> Vec<(Kind, u32)> {
+    let Ok(spec) = std::env::var("KDFS_LOAD_MIX") else {
+        return DEFAULT_MIX.to_vec();
+    };
+    let mix: Vec<(Kind, u32)> = spec
+        .split(',')
+        .map(|part| {
+            let (name, share) = part.split_once('=').unwrap_or((part, "1"));
+            let kind = Kind::ALL
+                .into_iter()
+                .find(|k| k.short() == name.trim())
+                .unwrap_or_else(|| {
+                    panic!("KDFS_LOAD_MIX: unknown kind {name:?}; use one, batch, read, sql, klong")
+                });
+            let share = share
+                .trim()
+                .parse()
+                .expect("KDFS_LOAD_MIX: share must be a whole number");
+            (kind, share)
+        })
+        .collect();
+    assert!(
+        mix.iter().map(|m| m.1).sum::<u32>() > 0,
+        "KDFS_LOAD_MIX: the shares add up to nothing"
+    );
+    mix
 }
 
 /// Kills the server when the bench ends, however it ends.
@@ -99,14 +153,25 @@ fn bars(t0: i64, n: i64, price: f64) -> RecordBatch {
 
 /// Peak resident set size of `pid` in bytes (VmHWM), if /proc tells.
 fn peak_rss(pid: u32) -> Option<u64> {
+    proc_status(pid, "VmHWM:")
+}
+
+/// A size field (`VmRSS:`, `VmHWM:`) of /proc/PID/status in bytes.
+fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
 
-/// One connection's loop: requests drawn from [`MIX`] until `deadline`.
-async fn worker(addr: String, id: u64, deadline: Instant) -> Vec<(Kind, Duration, bool)> {
+/// One connection's loop: requests drawn from `mix` until `deadline`.
+async fn worker(
+    addr: String,
+    id: u64,
+    mix: Arc<Vec<(Kind, u32)>>,
+    deadline: Instant,
+) -> Vec<(Kind, Duration, bool)> {
+    let total: u32 = mix.iter().map(|m| m.1).sum();
     let mut out = Vec::new();
     let mut client = match Client::connect(&addr).await {
         Ok(c) => c,
@@ -128,9 +193,9 @@ async fn worker(addr: String, id: u64, deadline: Instant) -> Vec<(Kind, Duration
     let mut t = 0;
     let mut errors_shown = 0;
     while Instant::now() < deadline {
-        let pick = (next() % 100) as u32;
+        let pick = (next() % total as u64) as u32;
         let mut acc = 0;
-        let kind = MIX
+        let kind = mix
             .iter()
             .find(|(_, share)| {
                 acc += share;
@@ -237,6 +302,32 @@ async fn request(
     Ok(())
 }
 
+/// Prints the server's resident memory and its cache's contents every
+/// `KDFS_LOAD_SAMPLE_SECS` until `deadline`, to show whether memory levels off.
+async fn sample_memory(addr: String, pid: u32, started: Instant, deadline: Instant) {
+    let every = Duration::from_secs(env_or("KDFS_LOAD_SAMPLE_SECS", 15).max(1));
+    let Ok(mut client) = Client::connect(&addr).await else {
+        return;
+    };
+    let mut next = started + every;
+    while next < deadline {
+        tokio::time::sleep_until(next.into()).await;
+        next += every;
+        let rss = proc_status(pid, "VmRSS:").unwrap_or(0) as f64 / 1048576.0;
+        let Ok(s) = client.stats(0).await else {
+            continue;
+        };
+        eprintln!(
+            "{:>4.0} s: RSS {rss:.0} MiB; cache {:.0} MiB, {} rows ({} in write logs); {}",
+            started.elapsed().as_secs_f64(),
+            s["memory_used"].as_f64().unwrap_or(0.0) / 1048576.0,
+            s["rows"],
+            s["log_rows"],
+            s["process"],
+        );
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -296,14 +387,17 @@ fn main() {
 
         let started = Instant::now();
         let deadline = started + Duration::from_secs(secs);
+        let mix = Arc::new(mix());
         let tasks: Vec<_> = (0..connections)
-            .map(|id| tokio::spawn(worker(addr.clone(), id, deadline)))
+            .map(|id| tokio::spawn(worker(addr.clone(), id, Arc::clone(&mix), deadline)))
             .collect();
+        let sampler = tokio::spawn(sample_memory(addr.clone(), pid, started, deadline));
         let mut results = Vec::new();
         for task in tasks {
             results.extend(task.await.expect("worker task"));
         }
         let elapsed = started.elapsed().as_secs_f64();
+        sampler.abort();
 
         println!(
             "\n{connections} connections for {elapsed:.1} s against {} (--memory {MEMORY_BUDGET})",
@@ -314,7 +408,7 @@ fn main() {
             "request", "count", "per s", "p50", "p99", "errors"
         );
         let mut errors = 0;
-        for (kind, _) in MIX {
+        for &(kind, _) in mix.iter() {
             let mut times: Vec<Duration> = results
                 .iter()
                 .filter(|r| r.0 == kind)
