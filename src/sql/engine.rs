@@ -113,6 +113,12 @@ impl SqlEngine {
         &self.limits
     }
 
+    /// Bytes the running queries have reserved from the working-memory pool (sorts, hash
+    /// tables); what [`EngineLimits::max_memory`] bounds.
+    pub fn memory_reserved(&self) -> usize {
+        self.task.memory_pool().reserved()
+    }
+
     /// Plans `sql` and starts it, returning its result as a stream of record batches.
     ///
     /// Only queries (`SELECT`, `WITH`, `VALUES`), `EXPLAIN` and `SHOW` are accepted. The time

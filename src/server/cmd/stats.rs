@@ -25,6 +25,29 @@ pub fn run(state: &ServerState, level: u8) -> Response {
     }
 }
 
+/// The server process's resident memory now and at its peak, in bytes, as the kernel counts
+/// it (everything: frame cache, redb's cache, query working memory, buffers, the allocator's
+/// reserve), and its thread count. `null` where /proc is not there.
+fn process_memory() -> Value {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return Value::Null;
+    };
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    json!({
+        "rss_bytes": field("VmRSS:"),
+        "peak_rss_bytes": field("VmHWM:"),
+        "threads": threads,
+    })
+}
+
 /// Build the statistics object.
 pub fn collect(state: &ServerState, level: u8) -> Value {
     let stats = state.store.stats();
@@ -44,6 +67,8 @@ pub fn collect(state: &ServerState, level: u8) -> Value {
             "writable": stats.write_failure.is_none(),
             "reason": stats.write_failure,
         },
+        "query_memory_used": state.sql.memory_reserved(),
+        "process": process_memory(),
         "connections": state.connections(),
         "uptime_s": state.started.elapsed().as_secs(),
         "config": {
