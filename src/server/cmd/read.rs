@@ -1,16 +1,14 @@
 //! `Read`: stream a frame (or an index range / row range / some columns of it) as
 //! `Batch`… `End`.
 //!
-//! The store read and the Arrow IPC encoding run on a blocking thread and hand encoded
-//! chunks over a small channel, so a large frame is never encoded all at once and the socket
-//! paces the work.
+//! The store read runs on a blocking thread and returns zero-copy slices; they are encoded
+//! chunk by chunk as the socket takes them, so a large frame is never encoded all at once.
 
 use arrow::record_batch::RecordBatch;
 use kdfs_client::{CodecError, ErrorKind, Response, ipc};
 use kdfs_store::RangeFilter;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::mpsc;
 
 use super::{parse_key, store_error};
 use crate::server::ServerState;
@@ -58,79 +56,81 @@ pub async fn run(
         return conn.write(id, reply).await;
     }
     let max_payload = conn.max_frame().saturating_sub(ENVELOPE).max(1);
-    let (tx, mut rx) = mpsc::channel::<Result<(Vec<u8>, u64), Response>>(4);
     let store = Arc::clone(&state.store);
-    let producer = tokio::task::spawn_blocking(move || {
+    // Only the store read runs on a blocking thread (it may load a frame from disk); it hands
+    // back zero-copy slices and the thread is free again. Holding the thread while the socket
+    // drained (as a streaming producer did) kept one thread per slow reader: 138 threads and
+    // ~100 MiB of their allocator caches under 256 connections of range reads.
+    let read = tokio::task::spawn_blocking(move || {
         let range = RangeFilter {
             start: query.start,
             end: query.end,
         };
-        let data = match store.read(&key, range, query.columns.as_deref()) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(store_error(e)));
-                return;
-            }
-        };
+        let data = store.read(&key, range, query.columns.as_deref())?;
         let batches = match query.rows {
             Some((from, to)) => slice_rows(&data.batches, from, to),
             None => data.batches,
         };
-        let mut sent_any = false;
-        for batch in &batches {
-            for chunk in chunks(batch) {
-                match encode_fitting(&chunk, max_payload) {
-                    Ok(parts) => {
-                        for part in parts {
-                            sent_any = true;
-                            if tx.blocking_send(Ok(part)).is_err() {
-                                return; // The client went away.
-                            }
-                        }
-                    }
-                    Err(reply) => {
-                        let _ = tx.blocking_send(Err(reply));
-                        return;
-                    }
-                }
-            }
-        }
-        if !sent_any {
-            // An empty result still tells the client its schema.
-            let reply = ipc::encode(&data.schema, &[])
-                .map(|bytes| (bytes, 0))
-                .map_err(|e| Response::error(ErrorKind::Internal, e.to_string()));
-            let _ = tx.blocking_send(reply);
-        }
-    });
-
+        Ok::<_, kdfs_store::StoreError>((data.schema, batches))
+    })
+    .await;
+    let (schema, batches) = match read {
+        Ok(Ok(data)) => data,
+        Ok(Err(e)) => return conn.write(id, store_error(e)).await,
+        Err(e) => return conn.write(id, super::task_error(e)).await,
+    };
     let mut rows = 0u64;
-    let mut failed = false;
-    while let Some(item) = rx.recv().await {
-        match item {
-            Ok((bytes, n)) => {
+    let mut sent_any = false;
+    for batch in &batches {
+        for chunk in chunks(batch) {
+            let parts = match encode_chunk(chunk, max_payload).await {
+                Ok(parts) => parts,
+                Err(reply) => {
+                    conn.feed(id, reply).await?;
+                    return conn.flush().await;
+                }
+            };
+            for (bytes, n) in parts {
+                sent_any = true;
                 rows += n;
+                // `feed` writes out once the buffer is full, so the socket paces the encoding.
                 conn.feed(id, Response::Batch { ipc: bytes }).await?;
             }
-            Err(reply) => {
+        }
+    }
+    if !sent_any {
+        // An empty result still tells the client its schema.
+        match ipc::encode(&schema, &[]) {
+            Ok(bytes) => conn.feed(id, Response::Batch { ipc: bytes }).await?,
+            Err(e) => {
+                let reply = Response::error(ErrorKind::Internal, e.to_string());
                 conn.feed(id, reply).await?;
-                failed = true;
-                break;
+                return conn.flush().await;
             }
         }
     }
-    drop(rx);
-    if let Err(e) = producer.await {
-        if !failed {
-            conn.feed(id, super::task_error(e)).await?;
-        }
-        failed = true;
-    }
-    if !failed {
-        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        conn.feed(id, Response::End { rows, elapsed_us }).await?;
-    }
+    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    conn.feed(id, Response::End { rows, elapsed_us }).await?;
     conn.flush().await
+}
+
+/// Chunks up to this size are encoded right on the connection's task (microseconds); bigger
+/// ones on a blocking thread, so a wide read never stalls the other connections of a worker.
+const ENCODE_INLINE_BYTES: usize = 1 << 20;
+
+/// [`encode_fitting`] for one chunk of a read.
+async fn encode_chunk(chunk: RecordBatch, max: usize) -> Result<Vec<(Vec<u8>, u64)>, Response> {
+    let size: usize = chunk
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(usize::MAX))
+        .fold(0, usize::saturating_add);
+    if size <= ENCODE_INLINE_BYTES {
+        return encode_fitting(&chunk, max);
+    }
+    tokio::task::spawn_blocking(move || encode_fitting(&chunk, max))
+        .await
+        .map_err(super::task_error)?
 }
 
 /// Rows `[from, to)` of the concatenation of `batches`.
