@@ -6,9 +6,11 @@
 //! interpreter: `f::{x*2}` in one request can be called by the next.
 //!
 //! Evaluations run **one at a time, in arrival order**. While one runs, the others wait in the
-//! queue (at most [`KlongConfig::queue_limit`]; beyond that callers get
-//! [`QueryError::Busy`]). Each evaluation's time limit starts when it starts running, so a
-//! queued request may wait up to the limit of every evaluation ahead of it. An evaluation
+//! queue (at most [`KlongConfig::queue_limit`]); callers beyond that wait their turn to enter
+//! it, first come first served, for up to one evaluation's time limit, and only then get
+//! [`QueryError::Busy`]: 256 clients sending Klong at once are served in turn rather than
+//! refused. Each evaluation's time limit starts when it starts running, so a queued request
+//! may wait up to the limit of every evaluation ahead of it. An evaluation
 //! past its limit is stopped with [`QueryError::Timeout`] and the interpreter stays usable;
 //! dropping the `eval` future (a client that disconnects) stops it too.
 
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use klong::{Capabilities, ErrorKind, Klong, KlongError};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::convert::{estimate_bytes, reply_batch};
 use super::error::QueryError;
@@ -42,7 +44,8 @@ pub struct KlongConfig {
     /// Largest value an evaluation may return, and largest frame or SQL result a native may
     /// bring into the interpreter, in bytes.
     pub max_result_bytes: usize,
-    /// Evaluations that may wait while one runs; more are refused with `Busy`.
+    /// Evaluations that may be queued at once; more wait for room (up to `timeout`), then
+    /// get `Busy`.
     pub queue_limit: usize,
     /// Stack size of the interpreter thread; deep recursion fails cleanly before using it up.
     pub stack_size: usize,
@@ -112,6 +115,8 @@ struct Shared {
 #[derive(Debug)]
 pub struct KlongService {
     tx: SyncSender<Job>,
+    /// Room in the queue: one permit per queued or running evaluation.
+    room: Arc<Semaphore>,
     shared: Arc<Shared>,
     config: KlongConfig,
 }
@@ -144,7 +149,13 @@ impl KlongService {
             .stack_size(config.stack_size.max(4 << 20))
             .spawn(move || worker.run(rx, runtime))
             .map_err(|e| QueryError::Internal(format!("cannot start the interpreter: {e}")))?;
-        Ok(Self { tx, shared, config })
+        let room = Arc::new(Semaphore::new(config.queue_limit.max(1)));
+        Ok(Self {
+            tx,
+            room,
+            shared,
+            config,
+        })
     }
 
     /// The configuration the service runs with.
@@ -166,7 +177,17 @@ impl KlongService {
             cancelled: Arc::clone(&cancelled),
             reply,
         };
+        let room = Arc::clone(&self.room).acquire_owned();
+        let _room = match tokio::time::timeout(self.config.timeout, room).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(QueryError::Internal("the interpreter has stopped".into())),
+            Err(_) => {
+                let queued = self.shared.queued.load(Ordering::SeqCst);
+                return Err(QueryError::Busy { queued });
+            }
+        };
         let queued = self.shared.queued.fetch_add(1, Ordering::SeqCst);
+        // Full only when cancelled jobs still sit in the channel (they leave it when reached).
         match self.tx.try_send(job) {
             Ok(()) => {}
             Err(e) => {

@@ -372,6 +372,26 @@ async fn large_values_and_frames_are_refused() {
 }
 
 #[tokio::test]
+async fn callers_beyond_the_queue_wait_their_turn() {
+    let config = KlongConfig {
+        queue_limit: 1,
+        ..KlongConfig::default()
+    };
+    let s = Arc::new(service_with(source(4), config));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.eval(format!("+/!{}", 1000 + i)).await })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let n = 1000 + i as i64;
+        let reply = t.await.unwrap().expect("queued, not refused");
+        assert_eq!(reply.display, (n * (n - 1) / 2).to_string());
+    }
+}
+
+#[tokio::test]
 async fn a_full_queue_answers_busy() {
     let config = KlongConfig {
         timeout: Duration::from_secs(2),
