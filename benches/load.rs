@@ -383,7 +383,10 @@ fn main() {
             .await
             .expect("seed");
         }
-        eprintln!("seeded {SYMBOLS} x {SEED_BARS} bars; {connections} connections for {secs} s...");
+        eprintln!(
+            "seeded {SYMBOLS} x {SEED_BARS} bars (server RSS {:.0} MiB); {connections} connections for {secs} s...",
+            proc_status(pid, "VmRSS:").unwrap_or(0) as f64 / 1048576.0
+        );
 
         let started = Instant::now();
         let deadline = started + Duration::from_secs(secs);
