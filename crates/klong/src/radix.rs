@@ -11,8 +11,15 @@ const BLOCK: usize = 4096;
 
 /// Stable ascending (or, with `down`, reversed) permutation of ints whose values span a small
 /// range (at most twice the length, or 2^17), by counting sort; `None` for a wider span.
+/// Long vectors of at most `FEW` distinct values go to [`few_values_grade`].
 /// The caller guarantees `v.len() < u32::MAX`.
 pub fn counting_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
+    let (mn, mx) = v
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(l, h), &e| (l.min(e), h.max(e)));
+    if v.len() > FEW && (mx as i128 - mn as i128) < FEW as i128 {
+        return Some(few_values_grade(v, mn, (mx - mn) as usize + 1, down));
+    }
     let limit = v.len().max(1 << 16) * 2;
     let (lo, mut pos) = counts(v, limit)?;
     // Counts become the first output position of each value.
@@ -29,6 +36,67 @@ pub fn counting_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
         scatter_up(v, lo, &mut pos, &mut out);
     }
     Some(out)
+}
+
+/// Widest span of values graded by [`few_values_grade`].
+const FEW: usize = 4096;
+
+/// Elements per block of [`few_values_grade`]: the block's `u32` indices (64 KB) stay in
+/// cache while they are sorted.
+const FEW_BLOCK: usize = 16384;
+
+/// [`counting_grade`] of values in `[mn, mn + span)` with `span <= FEW`, in two steps so that
+/// no write goes to more than a few places at once: each block of `FEW_BLOCK` elements is
+/// counting-sorted on its own (its indices as `u32`, in cache), then the result is written
+/// front to back, value by value, from each block's run of that value. Scattering straight
+/// into the 8-byte-per-element result spreads the writes over `span` distant places, which
+/// measured about 1.5x slower (CPU time) for 1M elements of 100 values.
+fn few_values_grade(v: &[i64], mn: i64, span: usize, down: bool) -> Vec<i64> {
+    let blocks = v.len().div_ceil(FEW_BLOCK);
+    // starts[b * (span + 1) + d]: where value `mn + d` starts in block b's sorted indices.
+    let mut starts = vec![0u32; blocks * (span + 1)];
+    let mut sorted = vec![0u32; v.len()];
+    let mut pos = vec![0u32; span];
+    for (((b, blk), st), dst) in v
+        .chunks(FEW_BLOCK)
+        .enumerate()
+        .zip(starts.chunks_mut(span + 1))
+        .zip(sorted.chunks_mut(FEW_BLOCK))
+    {
+        for &e in blk {
+            st[e.wrapping_sub(mn) as usize + 1] += 1;
+        }
+        for d in 1..=span {
+            st[d] += st[d - 1];
+        }
+        pos.copy_from_slice(&st[..span]);
+        let base = (b * FEW_BLOCK) as u32;
+        for (i, &e) in (base..).zip(blk) {
+            let d = e.wrapping_sub(mn) as usize;
+            dst[pos[d] as usize] = i;
+            pos[d] += 1;
+        }
+    }
+    // Run of value `d` in block `b`, as a slice of `sorted`.
+    let run = |b: usize, d: usize| {
+        let st = &starts[b * (span + 1)..];
+        &sorted[b * FEW_BLOCK + st[d] as usize..b * FEW_BLOCK + st[d + 1] as usize]
+    };
+    let mut out = Vec::with_capacity(v.len());
+    if down {
+        for d in (0..span).rev() {
+            for b in (0..blocks).rev() {
+                out.extend(run(b, d).iter().rev().map(|&i| i as i64));
+            }
+        }
+    } else {
+        for d in 0..span {
+            for b in 0..blocks {
+                out.extend(run(b, d).iter().map(|&i| i as i64));
+            }
+        }
+    }
+    out
 }
 
 /// Occurrences of each value of `v` in one pass: `(lo, counts)` with `counts[i]` the number
@@ -317,6 +385,10 @@ mod tests {
                 .map(|i| if i < BLOCK as i64 { i % 200 } else { i % 400 })
                 .collect(),
             (0..n).map(|i| 1000 - i % 257).collect(),
+            // Runs of 1000 equal values, some values missing: blocks see only a few of them.
+            (0..n).map(|i| (i / 1000) % 7 * 3 - 5).collect(),
+            (0..n).map(|i| (i * 7919) % 4096).collect(),
+            (0..n).map(|i| (i * 7919) % 4097).collect(),
             (0..n).map(|i| (n - i) / 3).collect(),
             (0..n).map(|_| (r() % 300) as i64 - 150).collect(),
             (0..n)
