@@ -14,11 +14,10 @@ const BLOCK: usize = 4096;
 /// Long vectors of at most `FEW` distinct values go to [`few_values_grade`].
 /// The caller guarantees `v.len() < u32::MAX`.
 pub fn counting_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
-    let (mn, mx) = v
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(l, h), &e| (l.min(e), h.max(e)));
-    if v.len() > FEW && (mx as i128 - mn as i128) < FEW as i128 {
-        return Some(few_values_grade(v, mn, (mx - mn) as usize + 1, down));
+    if v.len() > FEW_BLOCK
+        && let Some(out) = few_values_grade(v, down)
+    {
+        return Some(out);
     }
     let limit = v.len().max(1 << 16) * 2;
     let (lo, mut pos) = counts(v, limit)?;
@@ -38,65 +37,89 @@ pub fn counting_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
     Some(out)
 }
 
-/// Widest span of values graded by [`few_values_grade`].
-const FEW: usize = 4096;
+/// Elements per block of [`few_values_grade`]: the block (and its `u32` indices) stays in
+/// cache while it is sorted.
+const FEW_BLOCK: usize = 8192;
 
-/// Elements per block of [`few_values_grade`]: the block's `u32` indices (64 KB) stay in
-/// cache while they are sorted.
-const FEW_BLOCK: usize = 16384;
+/// Widest span of values graded by [`few_values_grade`]: runs of a value in a block must
+/// stay long enough (8 on average) for the final copy to beat a direct scatter.
+const FEW: i128 = (FEW_BLOCK / 8) as i128;
 
-/// [`counting_grade`] of values in `[mn, mn + span)` with `span <= FEW`, in two steps so that
-/// no write goes to more than a few places at once: each block of `FEW_BLOCK` elements is
-/// counting-sorted on its own (its indices as `u32`, in cache), then the result is written
-/// front to back, value by value, from each block's run of that value. Scattering straight
-/// into the 8-byte-per-element result spreads the writes over `span` distant places, which
-/// measured about 1.5x slower (CPU time) for 1M elements of 100 values.
-fn few_values_grade(v: &[i64], mn: i64, span: usize, down: bool) -> Vec<i64> {
-    let blocks = v.len().div_ceil(FEW_BLOCK);
-    // starts[b * (span + 1) + d]: where value `mn + d` starts in block b's sorted indices.
-    let mut starts = vec![0u32; blocks * (span + 1)];
+/// [`counting_grade`] of values spanning at most `FEW`, or `None` for a wider span (found
+/// at the latest block, so a wide vector costs up to one extra look at its elements).
+///
+/// Two steps so that no write goes to more than a few places at once: each block of
+/// `FEW_BLOCK` elements is read once from memory for its min/max, then counting-sorted on
+/// its own while in cache (indices as `u32`); then the result is written front to back,
+/// value by value, from each block's run of that value. Scattering straight into the
+/// 8-byte-per-element result spreads the writes over `span` distant places, which measured
+/// about 1.5x slower (CPU time) for 1M elements of 100 values.
+fn few_values_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
     let mut sorted = vec![0u32; v.len()];
-    let mut pos = vec![0u32; span];
-    for (((b, blk), st), dst) in v
+    // Per block: its smallest value and where its run starts begin in `starts`; a block of
+    // values in [lo, lo + w) has w + 1 run starts there (the last one is the block length).
+    let mut blocks: Vec<(i64, usize)> = Vec::with_capacity(v.len().div_ceil(FEW_BLOCK) + 1);
+    let mut starts: Vec<u32> = Vec::new();
+    let mut pos: Vec<u32> = Vec::new();
+    let (mut mn, mut mx) = (i64::MAX, i64::MIN);
+    for ((blk, dst), base) in v
         .chunks(FEW_BLOCK)
-        .enumerate()
-        .zip(starts.chunks_mut(span + 1))
         .zip(sorted.chunks_mut(FEW_BLOCK))
+        .zip((0u32..).step_by(FEW_BLOCK))
     {
-        for &e in blk {
-            st[e.wrapping_sub(mn) as usize + 1] += 1;
+        let (lo, hi) = blk
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(l, h), &e| (l.min(e), h.max(e)));
+        (mn, mx) = (mn.min(lo), mx.max(hi));
+        if mx as i128 - mn as i128 >= FEW {
+            return None;
         }
-        for d in 1..=span {
+        let w = (hi - lo) as usize + 1;
+        let at = starts.len();
+        blocks.push((lo, at));
+        starts.resize(at + w + 1, 0);
+        let st = &mut starts[at..];
+        for &e in blk {
+            st[e.wrapping_sub(lo) as usize + 1] += 1;
+        }
+        for d in 1..=w {
             st[d] += st[d - 1];
         }
-        pos.copy_from_slice(&st[..span]);
-        let base = (b * FEW_BLOCK) as u32;
+        pos.clear();
+        pos.extend_from_slice(&st[..w]);
         for (i, &e) in (base..).zip(blk) {
-            let d = e.wrapping_sub(mn) as usize;
+            let d = e.wrapping_sub(lo) as usize;
             dst[pos[d] as usize] = i;
             pos[d] += 1;
         }
     }
-    // Run of value `d` in block `b`, as a slice of `sorted`.
-    let run = |b: usize, d: usize| {
-        let st = &starts[b * (span + 1)..];
-        &sorted[b * FEW_BLOCK + st[d] as usize..b * FEW_BLOCK + st[d + 1] as usize]
+    blocks.push((0, starts.len()));
+    // Run of the value `x` in block `b`, as a slice of `sorted` (empty if absent).
+    let run = |b: usize, x: i64| -> &[u32] {
+        let ((lo, at), (_, next)) = (blocks[b], blocks[b + 1]);
+        let d = x.wrapping_sub(lo) as usize;
+        if x < lo || d + 1 >= next - at {
+            return &[];
+        }
+        let base = b * FEW_BLOCK;
+        &sorted[base + starts[at + d] as usize..base + starts[at + d + 1] as usize]
     };
+    let nb = blocks.len() - 1;
     let mut out = Vec::with_capacity(v.len());
     if down {
-        for d in (0..span).rev() {
-            for b in (0..blocks).rev() {
-                out.extend(run(b, d).iter().rev().map(|&i| i as i64));
+        for x in (mn..=mx).rev() {
+            for b in (0..nb).rev() {
+                out.extend(run(b, x).iter().rev().map(|&i| i as i64));
             }
         }
     } else {
-        for d in 0..span {
-            for b in 0..blocks {
-                out.extend(run(b, d).iter().map(|&i| i as i64));
+        for x in mn..=mx {
+            for b in 0..nb {
+                out.extend(run(b, x).iter().map(|&i| i as i64));
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// Occurrences of each value of `v` in one pass: `(lo, counts)` with `counts[i]` the number
@@ -387,8 +410,8 @@ mod tests {
             (0..n).map(|i| 1000 - i % 257).collect(),
             // Runs of 1000 equal values, some values missing: blocks see only a few of them.
             (0..n).map(|i| (i / 1000) % 7 * 3 - 5).collect(),
-            (0..n).map(|i| (i * 7919) % 4096).collect(),
-            (0..n).map(|i| (i * 7919) % 4097).collect(),
+            (0..n).map(|i| (i * 7919) % 1024).collect(),
+            (0..n).map(|i| (i * 7919) % 1025).collect(),
             (0..n).map(|i| (n - i) / 3).collect(),
             (0..n).map(|_| (r() % 300) as i64 - 150).collect(),
             (0..n)
