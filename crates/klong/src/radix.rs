@@ -212,13 +212,10 @@ const BITS: u32 = 11;
 pub fn radix_grade<T: Copy>(v: &[T], key: impl Fn(T) -> u64, down: bool) -> Vec<i64> {
     let n = v.len();
     let entries = || v.iter().zip(0u32..).map(|(&x, i)| (key(x), i));
-    let mut out = vec![0i64; n];
-    // Write the indices of the sorted entries that belong at `lo..` (mirrored for `down`).
-    let mut put = |lo: usize, sorted: &[Entry]| {
-        for (p, &(_, i)) in (lo..).zip(sorted) {
-            out[if down { n - 1 - p } else { p }] = i as i64;
-        }
-    };
+    // The indices in ascending order, appended bucket by bucket (no zero-filled result to
+    // overwrite); grade-down is their exact reversal.
+    let mut out: Vec<i64> = Vec::with_capacity(n);
+    let put = |out: &mut Vec<i64>, sorted: &[Entry]| out.extend(sorted.iter().map(|e| e.1 as i64));
     let (mn, mx) = v.iter().fold((u64::MAX, 0), |(l, h), &x| {
         let k = key(x);
         (l.min(k), h.max(k))
@@ -230,18 +227,21 @@ pub fn radix_grade<T: Copy>(v: &[T], key: impl Fn(T) -> u64, down: bool) -> Vec<
             // skewed keys) and only its indices are written out.
             let mut tmp: Vec<Entry> = vec![(0, 0); n];
             let ends = scatter(entries(), &mut tmp, shift, mask);
+            // Grows to the largest bucket; its stale contents are overwritten by `msd_into`.
             let mut scratch: Vec<Entry> = Vec::new();
             let mut lo = 0;
             for &end in &ends[..=mask] {
                 let hi = end as usize;
                 let bucket = &mut tmp[lo..hi];
                 if shift == 0 || bucket.len() <= 1 {
-                    put(lo, bucket);
+                    put(&mut out, bucket);
                 } else {
-                    scratch.clear();
-                    scratch.resize(bucket.len(), (0, 0));
-                    msd_into(bucket, &mut scratch);
-                    put(lo, &scratch);
+                    if scratch.len() < bucket.len() {
+                        scratch.resize(bucket.len(), (0, 0));
+                    }
+                    let sorted = &mut scratch[..bucket.len()];
+                    msd_into(bucket, sorted);
+                    put(&mut out, sorted);
                 }
                 lo = hi;
             }
@@ -249,8 +249,11 @@ pub fn radix_grade<T: Copy>(v: &[T], key: impl Fn(T) -> u64, down: bool) -> Vec<
         _ => {
             let mut a: Vec<Entry> = entries().collect();
             a.sort_unstable();
-            put(0, &a);
+            put(&mut out, &a);
         }
+    }
+    if down {
+        out.reverse();
     }
     out
 }
