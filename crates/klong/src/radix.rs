@@ -37,9 +37,10 @@ pub fn counting_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
     Some(out)
 }
 
-/// Elements per block of [`few_values_grade`]: the block (and its `u32` indices) stays in
+/// Elements per block of [`few_values_grade`]: the block (and its `u16` positions) stays in
 /// cache while it is sorted.
 const FEW_BLOCK: usize = 8192;
+const _: () = assert!(FEW_BLOCK <= 1 << 16, "block positions are u16");
 
 /// Widest span of values graded by [`few_values_grade`]: runs of a value in a block must
 /// stay long enough (8 on average) for the final copy to beat a direct scatter.
@@ -50,23 +51,20 @@ const FEW: i128 = (FEW_BLOCK / 8) as i128;
 ///
 /// Two steps so that no write goes to more than a few places at once: each block of
 /// `FEW_BLOCK` elements is read once from memory for its min/max, then counting-sorted on
-/// its own while in cache (indices as `u32`); then the result is written front to back,
-/// value by value, from each block's run of that value. Scattering straight into the
-/// 8-byte-per-element result spreads the writes over `span` distant places, which measured
-/// about 1.5x slower (CPU time) for 1M elements of 100 values.
+/// its own while in cache (positions in the block as `u16`, which measured about 10% faster
+/// than `u32` indices); then the result is written front to back, value by value, from each
+/// block's run of that value. Scattering straight into the 8-byte-per-element result spreads
+/// the writes over `span` distant places, which measured about 1.5x slower (CPU time) for
+/// 1M elements of 100 values.
 fn few_values_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
-    let mut sorted = vec![0u32; v.len()];
+    let mut sorted = vec![0u16; v.len()];
     // Per block: its smallest value and where its run starts begin in `starts`; a block of
     // values in [lo, lo + w) has w + 1 run starts there (the last one is the block length).
     let mut blocks: Vec<(i64, usize)> = Vec::with_capacity(v.len().div_ceil(FEW_BLOCK) + 1);
     let mut starts: Vec<u32> = Vec::new();
     let mut pos: Vec<u32> = Vec::new();
     let (mut mn, mut mx) = (i64::MAX, i64::MIN);
-    for ((blk, dst), base) in v
-        .chunks(FEW_BLOCK)
-        .zip(sorted.chunks_mut(FEW_BLOCK))
-        .zip((0u32..).step_by(FEW_BLOCK))
-    {
+    for (blk, dst) in v.chunks(FEW_BLOCK).zip(sorted.chunks_mut(FEW_BLOCK)) {
         let (lo, hi) = blk
             .iter()
             .fold((i64::MAX, i64::MIN), |(l, h), &e| (l.min(e), h.max(e)));
@@ -87,7 +85,7 @@ fn few_values_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
         }
         pos.clear();
         pos.extend_from_slice(&st[..w]);
-        for (i, &e) in (base..).zip(blk) {
+        for (i, &e) in (0u16..).zip(blk) {
             let d = e.wrapping_sub(lo) as usize;
             dst[pos[d] as usize] = i;
             pos[d] += 1;
@@ -95,7 +93,7 @@ fn few_values_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
     }
     blocks.push((0, starts.len()));
     // Run of the value `x` in block `b`, as a slice of `sorted` (empty if absent).
-    let run = |b: usize, x: i64| -> &[u32] {
+    let run = |b: usize, x: i64| -> &[u16] {
         let ((lo, at), (_, next)) = (blocks[b], blocks[b + 1]);
         let d = x.wrapping_sub(lo) as usize;
         if x < lo || d + 1 >= next - at {
@@ -109,13 +107,15 @@ fn few_values_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
     if down {
         for x in (mn..=mx).rev() {
             for b in (0..nb).rev() {
-                out.extend(run(b, x).iter().rev().map(|&i| i as i64));
+                let base = (b * FEW_BLOCK) as i64;
+                out.extend(run(b, x).iter().rev().map(|&i| base + i as i64));
             }
         }
     } else {
         for x in mn..=mx {
             for b in 0..nb {
-                out.extend(run(b, x).iter().map(|&i| i as i64));
+                let base = (b * FEW_BLOCK) as i64;
+                out.extend(run(b, x).iter().map(|&i| base + i as i64));
             }
         }
     }
