@@ -451,6 +451,24 @@ mod tests {
     }
 
     #[test]
+    fn few_values_grade_takes_narrow_spans_only() {
+        let n = 3 * FEW_BLOCK as i64 + 5;
+        let narrow: Vec<i64> = (0..n).map(|i| (i * 7) % FEW as i64).collect();
+        let got = few_values_grade(&narrow, true).expect("span below FEW");
+        let want = reference(&narrow, int_key, true);
+        assert_eq!(first_difference(&got, &want), None);
+        // One value in the last block widens the span to FEW: declined, and the counting
+        // sort grades it instead.
+        let wide: Vec<i64> = (0..n)
+            .map(|i| if i == n - 1 { FEW as i64 } else { i % 7 })
+            .collect();
+        assert!(few_values_grade(&wide, false).is_none());
+        let got = counting_grade(&wide, false).expect("small range");
+        let want = reference(&wide, int_key, false);
+        assert_eq!(first_difference(&got, &want), None);
+    }
+
+    #[test]
     fn counting_grade_declines_wide_spans() {
         let v: Vec<i64> = (0..1000).map(|i| i * 1000).collect();
         assert!(counting_grade(&v, false).is_none());
