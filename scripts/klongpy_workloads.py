@@ -9,7 +9,7 @@ machine, e.g.
     pip install klongpy==0.7.1
     python3 scripts/klongpy_workloads.py grade 11
 
-The first argument keeps the workloads whose name contains it (default: all four).
+The first argument keeps the workloads whose name contains it (default: all).
 Nothing in the repository depends on this script.
 """
 
@@ -22,6 +22,8 @@ from klongpy import KlongInterpreter
 # (name, setup program, measured program), as in benches/workloads.rs
 WORKLOADS = [
     ("sum of prebuilt 10M ints  +/v", "v::!10000000", "+/v"),
+    ("sum of enumerate  +/!10000000", "", "+/!10000000"),
+    ("3 element-wise ops on 1M ints", "w::!1000000", "((w+1)*2)-w"),
     ("grade-up of 1M reals", "r::{x;.rn()}'!1000000", "<r"),
     ("group of 1M small ints", "s::(!1000000)!100", "=s"),
     ("grade-up of 1M small ints", "s::(!1000000)!100", "<s"),
