@@ -63,9 +63,9 @@ fn sum_i64_avx2(v: &[i64]) -> i128 {
     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
     // The hardware prefetcher stops at 4 KiB page boundaries, so each new page of a long
     // vector starts with cache misses (NumPy avoids them with huge pages). Touching the page
-    // two ahead hides them. Summing 10M ints in a standalone harness under load 11 (fastest
-    // of 25-61 runs, five sessions): 10.0-17.9 ms without, 6.9-7.3 ms with, the same as
-    // the loop without prefetch over huge pages (6.9-7.0 ms).
+    // two ahead hides them. Summing 10M ints in a standalone harness under load 10-11
+    // (fastest of 21-61 runs per session, five sessions): 10.0-17.9 ms without, 6.9-13.4 ms
+    // with, 6.9-12.0 ms for the loop without prefetch over huge pages.
     sum_i64_blocks(v, |p| _mm_prefetch(p.cast(), _MM_HINT_T0))
 }
 
