@@ -150,3 +150,48 @@ pub fn scan(op: Op, x: &Value) -> Option<Value> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Vectors of lengths around page and chunk edges, with out-of-range elements (which
+    /// force the exact path) placed in the first page, the last page or nowhere.
+    fn cases() -> Vec<Vec<i64>> {
+        let mut out = Vec::new();
+        for n in [
+            0usize,
+            1,
+            511,
+            512,
+            513,
+            1023,
+            1024,
+            1025,
+            1537,
+            (1 << 22) + 3,
+        ] {
+            let base: Vec<i64> = (0..n as i64).map(|i| (i * 7919) % 1001 - 500).collect();
+            out.push(base.clone());
+            for (at, big) in [(0, i64::MAX), (n.saturating_sub(1), i64::MIN)] {
+                let mut v = base.clone();
+                if let Some(e) = v.get_mut(at) {
+                    *e = big;
+                }
+                out.push(v);
+            }
+        }
+        out.push(vec![i64::MAX; 1500]);
+        out.push(vec![i64::MIN; 1500]);
+        out
+    }
+
+    #[test]
+    fn sum_is_exact_on_both_paths() {
+        for v in cases() {
+            let want: i128 = v.iter().map(|&e| e as i128).sum();
+            assert_eq!(sum_i64(&v), want, "len {}", v.len());
+            assert_eq!(sum_i64_blocks(&v, |_| {}), want, "len {}", v.len());
+        }
+    }
+}
