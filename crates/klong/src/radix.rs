@@ -11,8 +11,14 @@ const BLOCK: usize = 4096;
 
 /// Stable ascending (or, with `down`, reversed) permutation of ints whose values span a small
 /// range (at most twice the length, or 2^17), by counting sort; `None` for a wider span.
+/// Long vectors of at most `FEW` distinct values go to [`few_values_grade`].
 /// The caller guarantees `v.len() < u32::MAX`.
 pub fn counting_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
+    if v.len() > FEW_BLOCK
+        && let Some(out) = few_values_grade(v, down)
+    {
+        return Some(out);
+    }
     let limit = v.len().max(1 << 16) * 2;
     let (lo, mut pos) = counts(v, limit)?;
     // Counts become the first output position of each value.
@@ -27,6 +33,91 @@ pub fn counting_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
         scatter_down(v, lo, &mut pos, &mut out);
     } else {
         scatter_up(v, lo, &mut pos, &mut out);
+    }
+    Some(out)
+}
+
+/// Elements per block of [`few_values_grade`]: the block (and its `u16` positions) stays in
+/// cache while it is sorted.
+const FEW_BLOCK: usize = 8192;
+const _: () = assert!(FEW_BLOCK <= 1 << 16, "block positions are u16");
+
+/// Widest span of values graded by [`few_values_grade`]: runs of a value in a block must
+/// stay long enough (8 on average) for the final copy to beat a direct scatter.
+const FEW: i128 = (FEW_BLOCK / 8) as i128;
+
+/// [`counting_grade`] of values spanning at most `FEW`, or `None` for a wider span (found
+/// at the latest block, so a wide vector costs up to one extra look at its elements).
+///
+/// Two steps so that no write goes to more than a few places at once: each block of
+/// `FEW_BLOCK` elements is read once from memory for its min/max, then counting-sorted on
+/// its own while in cache (positions in the block as `u16`, which measured about 10% faster
+/// than `u32` indices); then the result is written front to back, value by value, from each
+/// block's run of that value. Scattering straight into the 8-byte-per-element result spreads
+/// the writes over `span` distant places, which measured about 1.5x slower (CPU time) for
+/// 1M elements of 100 values.
+fn few_values_grade(v: &[i64], down: bool) -> Option<Vec<i64>> {
+    let mut sorted = vec![0u16; v.len()];
+    // Per block: its smallest value and where its run starts begin in `starts`; a block of
+    // values in [lo, lo + w) has w + 1 run starts there (the last one is the block length).
+    let mut blocks: Vec<(i64, usize)> = Vec::with_capacity(v.len().div_ceil(FEW_BLOCK) + 1);
+    let mut starts: Vec<u32> = Vec::new();
+    let mut pos: Vec<u32> = Vec::new();
+    let (mut mn, mut mx) = (i64::MAX, i64::MIN);
+    for (blk, dst) in v.chunks(FEW_BLOCK).zip(sorted.chunks_mut(FEW_BLOCK)) {
+        let (lo, hi) = blk
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(l, h), &e| (l.min(e), h.max(e)));
+        (mn, mx) = (mn.min(lo), mx.max(hi));
+        if mx as i128 - mn as i128 >= FEW {
+            return None;
+        }
+        let w = (hi - lo) as usize + 1;
+        let at = starts.len();
+        blocks.push((lo, at));
+        starts.resize(at + w + 1, 0);
+        let st = &mut starts[at..];
+        for &e in blk {
+            st[e.wrapping_sub(lo) as usize + 1] += 1;
+        }
+        for d in 1..=w {
+            st[d] += st[d - 1];
+        }
+        pos.clear();
+        pos.extend_from_slice(&st[..w]);
+        for (i, &e) in (0u16..).zip(blk) {
+            let d = e.wrapping_sub(lo) as usize;
+            dst[pos[d] as usize] = i;
+            pos[d] += 1;
+        }
+    }
+    blocks.push((0, starts.len()));
+    // Run of the value `x` in block `b`, as a slice of `sorted` (empty if absent).
+    let run = |b: usize, x: i64| -> &[u16] {
+        let ((lo, at), (_, next)) = (blocks[b], blocks[b + 1]);
+        let d = x.wrapping_sub(lo) as usize;
+        if x < lo || d + 1 >= next - at {
+            return &[];
+        }
+        let base = b * FEW_BLOCK;
+        &sorted[base + starts[at + d] as usize..base + starts[at + d + 1] as usize]
+    };
+    let nb = blocks.len() - 1;
+    let mut out = Vec::with_capacity(v.len());
+    if down {
+        for x in (mn..=mx).rev() {
+            for b in (0..nb).rev() {
+                let base = (b * FEW_BLOCK) as i64;
+                out.extend(run(b, x).iter().rev().map(|&i| base + i as i64));
+            }
+        }
+    } else {
+        for x in mn..=mx {
+            for b in 0..nb {
+                let base = (b * FEW_BLOCK) as i64;
+                out.extend(run(b, x).iter().map(|&i| base + i as i64));
+            }
+        }
     }
     Some(out)
 }
@@ -121,13 +212,10 @@ const BITS: u32 = 11;
 pub fn radix_grade<T: Copy>(v: &[T], key: impl Fn(T) -> u64, down: bool) -> Vec<i64> {
     let n = v.len();
     let entries = || v.iter().zip(0u32..).map(|(&x, i)| (key(x), i));
-    let mut out = vec![0i64; n];
-    // Write the indices of the sorted entries that belong at `lo..` (mirrored for `down`).
-    let mut put = |lo: usize, sorted: &[Entry]| {
-        for (p, &(_, i)) in (lo..).zip(sorted) {
-            out[if down { n - 1 - p } else { p }] = i as i64;
-        }
-    };
+    // The indices in ascending order, appended bucket by bucket (no zero-filled result to
+    // overwrite); grade-down is their exact reversal.
+    let mut out: Vec<i64> = Vec::with_capacity(n);
+    let put = |out: &mut Vec<i64>, sorted: &[Entry]| out.extend(sorted.iter().map(|e| e.1 as i64));
     let (mn, mx) = v.iter().fold((u64::MAX, 0), |(l, h), &x| {
         let k = key(x);
         (l.min(k), h.max(k))
@@ -139,18 +227,21 @@ pub fn radix_grade<T: Copy>(v: &[T], key: impl Fn(T) -> u64, down: bool) -> Vec<
             // skewed keys) and only its indices are written out.
             let mut tmp: Vec<Entry> = vec![(0, 0); n];
             let ends = scatter(entries(), &mut tmp, shift, mask);
+            // Grows to the largest bucket; its stale contents are overwritten by `msd_into`.
             let mut scratch: Vec<Entry> = Vec::new();
             let mut lo = 0;
             for &end in &ends[..=mask] {
                 let hi = end as usize;
                 let bucket = &mut tmp[lo..hi];
                 if shift == 0 || bucket.len() <= 1 {
-                    put(lo, bucket);
+                    put(&mut out, bucket);
                 } else {
-                    scratch.clear();
-                    scratch.resize(bucket.len(), (0, 0));
-                    msd_into(bucket, &mut scratch);
-                    put(lo, &scratch);
+                    if scratch.len() < bucket.len() {
+                        scratch.resize(bucket.len(), (0, 0));
+                    }
+                    let sorted = &mut scratch[..bucket.len()];
+                    msd_into(bucket, sorted);
+                    put(&mut out, sorted);
                 }
                 lo = hi;
             }
@@ -158,8 +249,11 @@ pub fn radix_grade<T: Copy>(v: &[T], key: impl Fn(T) -> u64, down: bool) -> Vec<
         _ => {
             let mut a: Vec<Entry> = entries().collect();
             a.sort_unstable();
-            put(0, &a);
+            put(&mut out, &a);
         }
+    }
+    if down {
+        out.reverse();
     }
     out
 }
@@ -317,6 +411,10 @@ mod tests {
                 .map(|i| if i < BLOCK as i64 { i % 200 } else { i % 400 })
                 .collect(),
             (0..n).map(|i| 1000 - i % 257).collect(),
+            // Runs of 1000 equal values, some values missing: blocks see only a few of them.
+            (0..n).map(|i| (i / 1000) % 7 * 3 - 5).collect(),
+            (0..n).map(|i| (i * 7919) % 1024).collect(),
+            (0..n).map(|i| (i * 7919) % 1025).collect(),
             (0..n).map(|i| (n - i) / 3).collect(),
             (0..n).map(|_| (r() % 300) as i64 - 150).collect(),
             (0..n)
@@ -350,6 +448,24 @@ mod tests {
                 assert_eq!(first_difference(&got, &want), None, "radix, down={down}");
             }
         }
+    }
+
+    #[test]
+    fn few_values_grade_takes_narrow_spans_only() {
+        let n = 3 * FEW_BLOCK as i64 + 5;
+        let narrow: Vec<i64> = (0..n).map(|i| (i * 7) % FEW as i64).collect();
+        let got = few_values_grade(&narrow, true).expect("span below FEW");
+        let want = reference(&narrow, int_key, true);
+        assert_eq!(first_difference(&got, &want), None);
+        // One value in the last block widens the span to FEW: declined, and the counting
+        // sort grades it instead.
+        let wide: Vec<i64> = (0..n)
+            .map(|i| if i == n - 1 { FEW as i64 } else { i % 7 })
+            .collect();
+        assert!(few_values_grade(&wide, false).is_none());
+        let got = counting_grade(&wide, false).expect("small range");
+        let want = reference(&wide, int_key, false);
+        assert_eq!(first_difference(&got, &want), None);
     }
 
     #[test]
