@@ -213,13 +213,17 @@ mod tests {
         let program = ">[1\0\0\0\0\0\0\0\0(a+1)3l\0\0\0\0\0\0\x05];la+13";
         let e = crate::Klong::new().eval(program).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Type, "{e}");
-        let e = crate::Klong::new().eval("<[1 \"a\" 2 :b 3 [4] 5 0c6]").unwrap_err();
+        let e = crate::Klong::new()
+            .eval("<[1 \"a\" 2 :b 3 [4] 5 0c6]")
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Type, "{e}");
     }
 
     #[test]
     fn try_sort_by_is_a_stable_sort() {
-        let keys: Vec<u32> = (0..1000u32).map(|i| i.wrapping_mul(2_654_435_761) % 37).collect();
+        let keys: Vec<u32> = (0..1000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761) % 37)
+            .collect();
         let mut idx: Vec<usize> = (0..keys.len()).collect();
         try_sort_by(&mut idx, |i, j| Ok(keys[i].cmp(&keys[j]))).unwrap();
         let mut expected: Vec<usize> = (0..keys.len()).collect();
