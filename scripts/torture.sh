@@ -8,8 +8,8 @@
 #   SEED=1234 scripts/torture.sh       # repeat the random choices of an earlier run
 #
 # Each test prints its seed and totals (cycles, acknowledged rows, row checks, compactions,
-# seconds); a failure prints the seed to repeat it. `cargo fuzz` is not used: it needs a
-# nightly toolchain.
+# seconds); a failure prints the seed to repeat it. The cargo-fuzz targets (nightly) are run
+# separately, see fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,8 +2,8 @@
 //! (valid or not) requests never kill it; after every case another connection still gets
 //! answers, and nothing is written outside the data directory.
 //!
-//! Long run (the stand-in for `cargo fuzz`, which needs a nightly toolchain):
-//! `PROPTEST_CASES=100000 cargo test --release --test hostile`.
+//! Long run: `PROPTEST_CASES=100000 cargo test --release --test hostile`; the coverage-guided
+//! fuzz targets (nightly, cargo-fuzz) are in `fuzz/`.
 
 mod common;
 #[path = "../crates/kdfs-client/tests/support/requests.rs"]

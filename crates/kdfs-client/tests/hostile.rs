@@ -1,7 +1,8 @@
 //! Hostile input against the codec: arbitrary bytes never panic the decoders, and every
 //! request survives an encode/decode round trip. These run in the normal test run with
-//! proptest's default case count; a long run (the stand-in for `cargo fuzz`, which needs a
-//! nightly toolchain) is `PROPTEST_CASES=1000000 cargo test --release -p kdfs-client --test hostile`.
+//! proptest's default case count; a long run is
+//! `PROPTEST_CASES=1000000 cargo test --release -p kdfs-client --test hostile`, and the
+//! coverage-guided fuzz targets are in `fuzz/` (nightly, cargo-fuzz).
 
 #[path = "support/requests.rs"]
 mod requests;

@@ -20,13 +20,54 @@ fn pad(s: &str, k: i64) -> String {
     }
 }
 
+/// Most characters one `a$b` may produce over all its elements: each element's width is
+/// bounded, but a long list padded to a large width (2223 strings of 322 223 characters) ran
+/// for more than 20 s without reaching the interpreter's deadline check (found by the
+/// `klong_eval` fuzz target).
+const MAX_FORMAT_CHARS: u128 = 1 << 24;
+
 /// `a$b`.
 pub fn format2(a: &Value, b: &Value) -> KResult<Value> {
+    let chars = widths(a).saturating_mul(cells(b));
+    if chars > MAX_FORMAT_CHARS {
+        return err(
+            ErrorKind::Limit,
+            format!("format2: result of {chars} characters is too large"),
+        );
+    }
+    format_cells(a, b)
+}
+
+/// The widths `a` asks for, summed over its elements (a list formats `b` once per element).
+fn widths(a: &Value) -> u128 {
+    match a {
+        Value::Int(k) => u128::from(k.unsigned_abs()),
+        Value::Real(r) if r.is_finite() => r.abs() as u128,
+        _ if a.is_list() && !a.is_atom() => (0..a.len().unwrap_or(0))
+            .map(|i| widths(&a.at(i)))
+            .fold(0, u128::saturating_add),
+        _ => 0,
+    }
+}
+
+/// How many atoms of `b` get formatted (at least one).
+fn cells(b: &Value) -> u128 {
+    if b.is_list() && !b.is_atom() {
+        (0..b.len().unwrap_or(0))
+            .map(|i| cells(&b.at(i)))
+            .fold(0, u128::saturating_add)
+            .max(1)
+    } else {
+        1
+    }
+}
+
+fn format_cells(a: &Value, b: &Value) -> KResult<Value> {
     if a.is_list() && !a.is_atom() {
         let n = a.len().unwrap_or(0);
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            out.push(format2(&a.at(i), b)?);
+            out.push(format_cells(&a.at(i), b)?);
         }
         return Ok(Value::list(out));
     }
@@ -34,7 +75,7 @@ pub fn format2(a: &Value, b: &Value) -> KResult<Value> {
         let n = b.len().unwrap_or(0);
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            out.push(format2(a, &b.at(i))?);
+            out.push(format_cells(a, &b.at(i))?);
         }
         return Ok(Value::list(out));
     }
@@ -143,4 +184,31 @@ pub fn form(a: &Value, b: &Value) -> KResult<Value> {
         }
         _ => b.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ErrorKind, Klong, readable};
+
+    #[test]
+    fn format2_of_a_long_list_to_a_large_width_is_refused_not_run_past_the_deadline() {
+        // Found by the `klong_eval` fuzz target: each ran more than 20 s past a 200 ms deadline.
+        for program in [
+            "+$'7#:*$31#2~#322223$22$2223#,2",
+            "+$#:*$31#2~#32#3222$233223#,2",
+            "10000$!100000",
+        ] {
+            let e = Klong::new().eval(program).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Limit, "{program}: {e}");
+        }
+    }
+
+    #[test]
+    fn format2_within_the_budget_still_pads_every_element() {
+        let mut k = Klong::new();
+        assert_eq!(readable(&k.eval("3$[1 22]").unwrap()), "[\"1  \" \"22 \"]");
+        assert_eq!(readable(&k.eval("[2 -3]$7").unwrap()), "[\"7 \" \"  7\"]");
+        let v = k.eval("#*100$!1000").unwrap();
+        assert_eq!(readable(&v), "100");
+    }
 }

@@ -67,23 +67,53 @@ pub fn grade(a: &Value, down: bool) -> KResult<Value> {
         Value::Str(v) => idx.sort_by_key(|&i| v[i]),
         _ => {
             let items = a.items();
-            let mut failure = None;
-            idx.sort_by(|&i, &j| match grade_cmp(&items[i], &items[j]) {
-                Ok(o) => o,
-                Err(e) => {
-                    failure.get_or_insert(e);
-                    Ordering::Equal
-                }
-            });
-            if let Some(e) = failure {
-                return Err(e);
-            }
+            try_sort_by(&mut idx, |i, j| grade_cmp(&items[i], &items[j]))?;
         }
     }
     if down {
         idx.reverse();
     }
     Ok(Value::ints(idx.into_iter().map(|i| i as i64).collect()))
+}
+
+/// Sorts `idx` stably by `cmp`, stopping at its first error.
+///
+/// A bottom-up merge sort rather than `sort_by`: the standard sort panics when it notices that
+/// the comparison is not a total order, and grade's is not always one (integers beyond 2^53
+/// compare with reals through f64, and a comparison that fails has no order at all; found by
+/// the `klong_eval` fuzz target). Given such a comparison this still ends, in some order.
+fn try_sort_by<F>(idx: &mut Vec<usize>, mut cmp: F) -> KResult<()>
+where
+    F: FnMut(usize, usize) -> KResult<Ordering>,
+{
+    let n = idx.len();
+    let mut merged = idx.clone();
+    let mut width = 1;
+    while width < n {
+        // Merge neighbouring sorted runs of `width` from `idx` into `merged`.
+        for start in (0..n).step_by(2 * width) {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut i, mut j, mut k) = (start, mid, start);
+            while i < mid && j < end {
+                // Ties take the left run's element first: the sort is stable.
+                if cmp(idx[j], idx[i])? == Ordering::Less {
+                    merged[k] = idx[j];
+                    j += 1;
+                } else {
+                    merged[k] = idx[i];
+                    i += 1;
+                }
+                k += 1;
+            }
+            merged[k..k + (mid - i)].copy_from_slice(&idx[i..mid]);
+            k += mid - i;
+            merged[k..end].copy_from_slice(&idx[j..end]);
+        }
+        std::mem::swap(idx, &mut merged);
+        width *= 2;
+    }
+    Ok(())
 }
 
 /// `=x`.
@@ -169,5 +199,57 @@ impl OrEmpty for Value {
         } else {
             self
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grade_of_items_that_do_not_compare_is_an_error_not_a_panic() {
+        // Minimized by the `klong_eval` fuzz target: the standard sort panicked ("user-provided
+        // comparison function does not correctly implement a total order").
+        let program = ">[1\0\0\0\0\0\0\0\0(a+1)3l\0\0\0\0\0\0\x05];la+13";
+        let e = crate::Klong::new().eval(program).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Type, "{e}");
+        let e = crate::Klong::new()
+            .eval("<[1 \"a\" 2 :b 3 [4] 5 0c6]")
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Type, "{e}");
+    }
+
+    #[test]
+    fn try_sort_by_is_a_stable_sort() {
+        let keys: Vec<u32> = (0..1000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761) % 37)
+            .collect();
+        let mut idx: Vec<usize> = (0..keys.len()).collect();
+        try_sort_by(&mut idx, |i, j| Ok(keys[i].cmp(&keys[j]))).unwrap();
+        let mut expected: Vec<usize> = (0..keys.len()).collect();
+        expected.sort_by_key(|&i| keys[i]);
+        assert_eq!(idx, expected);
+    }
+
+    #[test]
+    fn try_sort_by_ends_with_an_inconsistent_order_and_stops_at_an_error() {
+        let mut idx: Vec<usize> = (0..100).collect();
+        try_sort_by(&mut idx, |i, j| {
+            Ok(if (i + j) % 3 == 0 {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            })
+        })
+        .unwrap();
+        idx.sort_unstable();
+        assert_eq!(idx, (0..100).collect::<Vec<_>>(), "a permutation");
+        let mut calls = 0;
+        let r = try_sort_by(&mut idx, |_, _| {
+            calls += 1;
+            err(ErrorKind::Type, "no order")
+        });
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
     }
 }
