@@ -9,6 +9,7 @@
 
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt};
+use kdfs_client::ipc::PayloadDecoder;
 use kdfs_client::{CodecError, DEFAULT_WINDOW, ErrorKind, PROTOCOL_VERSION, Request, Response};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -89,6 +90,7 @@ async fn serve_requests(
 ) {
     let peer = conn.peer();
     let mut in_flight: FuturesOrdered<Deferred> = FuturesOrdered::new();
+    let mut decoder = PayloadDecoder::default();
     loop {
         tokio::select! {
             // Answer before reading more, so replies do not queue up behind new requests.
@@ -111,7 +113,8 @@ async fn serve_requests(
                         return;
                     }
                 };
-                let request = match cmd::start_concurrent(state, frame.id, frame.request) {
+                let started = cmd::start_concurrent(state, &mut decoder, frame.id, frame.request);
+                let request = match started {
                     Ok(deferred) => {
                         in_flight.push_back(deferred);
                         continue;

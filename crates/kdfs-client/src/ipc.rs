@@ -6,13 +6,17 @@
 use arrow::buffer::Buffer;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::error::ArrowError;
-use arrow::ipc::reader::StreamDecoder;
+use arrow::ipc::convert::fb_to_schema;
+use arrow::ipc::reader::{StreamDecoder, read_record_batch};
+use arrow::ipc::root_as_message;
 use arrow::ipc::writer::{
     DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions, StreamWriter,
     write_message,
 };
 use arrow::record_batch::RecordBatch;
 use std::any::Any;
+use std::collections::HashMap;
+use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -178,6 +182,147 @@ fn decode_unguarded(mut buffer: Buffer) -> Result<(SchemaRef, Vec<RecordBatch>),
     Ok((schema, batches))
 }
 
+/// A record batch message of an IPC stream as it was received: the flatbuffer header
+/// (`Message`, possibly followed by padding) and the body it describes.
+#[derive(Debug, Clone)]
+pub struct RawBatch {
+    /// The message's flatbuffer metadata.
+    pub header: Buffer,
+    /// The message body (the batch's buffers).
+    pub body: Buffer,
+}
+
+/// An IPC stream decoded by [`PayloadDecoder`].
+#[derive(Debug)]
+pub struct Decoded {
+    /// The stream's schema.
+    pub schema: SchemaRef,
+    /// Its batches.
+    pub batches: Vec<RecordBatch>,
+    /// The message of the only batch, for streams of one schema message, one record batch
+    /// message and the end marker (no dictionaries): the bytes the batch was decoded from.
+    pub raw: Option<RawBatch>,
+}
+
+/// Decodes the IPC streams of one connection, remembering the last schema: a client sending
+/// one-row updates repeats the same schema message every time, and parsing it cost as much as
+/// the row. A different schema message is parsed (and remembered) as usual.
+#[derive(Debug, Default)]
+pub struct PayloadDecoder {
+    /// The last schema message's flatbuffer bytes and its schema.
+    last: Option<(Vec<u8>, SchemaRef)>,
+}
+
+impl PayloadDecoder {
+    /// Decodes `bytes` like [`decode_vec`] (the same batches, errors and checks), and hands
+    /// back the batch message of a single-batch stream.
+    pub fn decode(&mut self, bytes: Vec<u8>) -> Result<Decoded, ArrowError> {
+        let buffer = Buffer::from_vec(bytes);
+        // arrow-ipc panics on some malformed messages (see `decode_buffer`); a panic here
+        // just sends the bytes to the general decoder, which reports them as malformed.
+        let single = std::panic::catch_unwind(AssertUnwindSafe(|| self.decode_single(&buffer)));
+        if let Ok(Some(decoded)) = single {
+            return Ok(decoded);
+        }
+        // Anything else (several batches, dictionaries, malformed bytes) takes the general
+        // decoder, which also produces the error messages.
+        let (schema, batches) = decode_buffer(buffer)?;
+        Ok(Decoded {
+            schema,
+            batches,
+            raw: None,
+        })
+    }
+
+    /// The fast path: schema message, one record batch message, end marker (or end of bytes).
+    /// `None` when the stream is anything else or does not decode.
+    fn decode_single(&mut self, buffer: &Buffer) -> Option<Decoded> {
+        let bytes = buffer.as_slice();
+        let schema_meta = metadata_at(bytes, 0)?;
+        // Schema messages have no body (checked before a schema is remembered).
+        let schema = self.schema(&bytes[schema_meta.clone()])?;
+        let meta = metadata_at(bytes, schema_meta.end)?;
+        let message = root_as_message(&bytes[meta.clone()]).ok()?;
+        let header = message.header_as_record_batch()?;
+        let body_len = usize::try_from(message.bodyLength()).ok()?;
+        let body = meta.end..meta.end.checked_add(body_len)?;
+        if !is_end(bytes.get(body.end..)?) {
+            return None;
+        }
+        let body_buffer = buffer.slice_with_length(body.start, body.len());
+        let batch = read_record_batch(
+            &body_buffer,
+            header,
+            Arc::clone(&schema),
+            &HashMap::new(),
+            None,
+            &message.version(),
+        )
+        .ok()?;
+        Some(Decoded {
+            schema,
+            batches: vec![batch],
+            raw: Some(RawBatch {
+                header: buffer.slice_with_length(meta.start, meta.len()),
+                body: body_buffer,
+            }),
+        })
+    }
+
+    /// The schema of schema message `meta` (flatbuffer bytes), from the cache if it is the
+    /// last one seen. `None` for anything but a body-less schema message without dictionary
+    /// columns.
+    fn schema(&mut self, meta: &[u8]) -> Option<SchemaRef> {
+        if let Some((bytes, schema)) = &self.last
+            && bytes.as_slice() == meta
+        {
+            return Some(Arc::clone(schema));
+        }
+        let message = root_as_message(meta).ok()?;
+        if message.bodyLength() != 0 {
+            return None;
+        }
+        let schema = Arc::new(fb_to_schema(message.header_as_schema()?));
+        let has_dictionary = schema
+            .flattened_fields()
+            .iter()
+            .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
+        if has_dictionary {
+            return None;
+        }
+        self.last = Some((meta.to_vec(), Arc::clone(&schema)));
+        Some(schema)
+    }
+}
+
+/// The range of the metadata of the message starting at `at` (with or without the
+/// continuation marker); `None` if the bytes end before it does, or at an end marker.
+fn metadata_at(bytes: &[u8], at: usize) -> Option<Range<usize>> {
+    let word = |i: usize| -> Option<u32> {
+        let b = bytes.get(i..i.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut at = at;
+    let mut len = word(at)?;
+    at += 4;
+    if len == u32::MAX {
+        len = word(at)?;
+        at += 4;
+    }
+    if len == 0 {
+        return None;
+    }
+    let meta = at..at.checked_add(len as usize)?;
+    bytes.get(meta.clone())?;
+    Some(meta)
+}
+
+/// Whether `rest` is an end-of-stream marker (with or without the continuation marker), or
+/// nothing.
+fn is_end(rest: &[u8]) -> bool {
+    rest.is_empty() || rest == END_OF_STREAM || rest == [0, 0, 0, 0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +411,10 @@ mod tests {
         assert!(e.to_string().contains("malformed Arrow IPC stream"), "{e}");
         let e = decode_vec(bytes.to_vec()).unwrap_err();
         assert!(e.to_string().contains("malformed Arrow IPC stream"), "{e}");
+        let e = PayloadDecoder::default()
+            .decode(bytes.to_vec())
+            .unwrap_err();
+        assert!(e.to_string().contains("malformed Arrow IPC stream"), "{e}");
     }
 
     #[test]
@@ -304,5 +453,56 @@ mod tests {
         assert_malformed(include_bytes!(
             "../tests/malformed-ipc/boolean-buffer-too-short.bin"
         ));
+    }
+
+    #[test]
+    fn the_payload_decoder_decodes_what_decode_decodes() {
+        let batch = sample();
+        let mut decoder = PayloadDecoder::default();
+        let one = encode_batch(&batch).unwrap();
+        let first = decoder.decode(one.clone()).unwrap();
+        assert_eq!(first.schema, batch.schema());
+        assert_eq!(first.batches, vec![batch.clone()]);
+        let raw = first.raw.expect("a single batch keeps its message");
+        // The message is the stream's batch message: header and body as encoded.
+        let tail = [raw.header.as_slice(), raw.body.as_slice(), &END_OF_STREAM].concat();
+        assert!(one.ends_with(&tail));
+        // The same schema again: the remembered one.
+        let second = decoder
+            .decode(encode_batch(&batch.slice(1, 1)).unwrap())
+            .unwrap();
+        assert!(Arc::ptr_eq(&second.schema, &first.schema));
+        assert_eq!(second.batches, vec![batch.slice(1, 1)]);
+        // Another schema: decoded, and remembered instead.
+        let other = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("t", DataType::Int64, false)])),
+            vec![Arc::new(Int64Array::from(vec![5]))],
+        )
+        .unwrap();
+        let third = decoder.decode(encode_batch(&other).unwrap()).unwrap();
+        assert_eq!(third.schema, other.schema());
+        assert_eq!(third.batches, vec![other]);
+        let fourth = decoder.decode(one).unwrap();
+        assert_eq!(fourth.batches, vec![batch.clone()]);
+        // Several batches, or none: the general decoder, no message.
+        let two = encode(&batch.schema(), &[batch.clone(), batch.slice(0, 1)]).unwrap();
+        let d = decoder.decode(two).unwrap();
+        assert_eq!(d.batches, vec![batch.clone(), batch.slice(0, 1)]);
+        assert!(d.raw.is_none());
+        let none = decoder
+            .decode(encode(&batch.schema(), &[]).unwrap())
+            .unwrap();
+        assert!(none.batches.is_empty() && none.raw.is_none());
+        // Garbage and cut streams are errors, as with `decode`.
+        assert!(decoder.decode(b"definitely not arrow".to_vec()).is_err());
+        let full = encode_batch(&batch).unwrap();
+        assert!(decoder.decode(full[..full.len() - 9].to_vec()).is_err());
+        // Trailing bytes after the end marker are refused too.
+        let mut trailing = full.clone();
+        trailing.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(
+            decoder.decode(trailing.clone()).is_err(),
+            decode(&trailing).is_err()
+        );
     }
 }

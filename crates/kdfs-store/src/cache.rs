@@ -57,7 +57,11 @@ impl Cache {
             g.used = g.used - old + bytes;
             return;
         }
-        let old = g.lru.put(key.clone(), bytes).unwrap_or(0);
+        // A frame already tracked (every update of a hot frame) needs no copy of its key.
+        let old = match g.lru.get_mut(key) {
+            Some(b) => std::mem::replace(b, bytes),
+            None => g.lru.put(key.clone(), bytes).unwrap_or(0),
+        };
         g.used = g.used - old + bytes;
     }
 

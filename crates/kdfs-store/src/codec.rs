@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::buffer::Buffer;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::ipc::reader::{StreamReader, read_record_batch};
 use arrow::ipc::writer::{
     DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions, StreamWriter,
@@ -104,18 +104,9 @@ pub(crate) fn decode_schema(bytes: &[u8]) -> Result<SchemaRef, StoreError> {
 ///   appending fields, so those are the fields the batch was written with.
 pub(crate) fn encode_log(mode: UpdateMode, batch: &RecordBatch) -> Result<Vec<u8>, StoreError> {
     let upsert = u8::from(mode == UpdateMode::Upsert);
-    let fields = batch.schema().fields().len();
-    let has_dictionary = batch
-        .schema()
-        .flattened_fields()
-        .iter()
-        .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
-    let Ok(fields) = u16::try_from(fields) else {
+    let Some(fields) = prefix_fields(&batch.schema(), &batch.schema()) else {
         return full_entry(upsert, batch);
     };
-    if has_dictionary {
-        return full_entry(upsert, batch);
-    }
     let options = IpcWriteOptions::try_new(8, false, MetadataVersion::V5)?;
     let (_, encoded) = IpcDataGenerator::default().encode(
         batch,
@@ -123,14 +114,54 @@ pub(crate) fn encode_log(mode: UpdateMode, batch: &RecordBatch) -> Result<Vec<u8
         &options,
         &mut IpcWriteContext::default(),
     )?;
-    let header_len = u32::try_from(encoded.ipc_message.len())
+    log_entry(mode, fields, &encoded.ipc_message, &encoded.arrow_data)
+}
+
+/// The number of fields of `batch`, when they are the first fields of the frame's `schema`
+/// (same names and types, in order), without dictionary columns, and few enough for a log
+/// entry of the schema-less layout; such a batch can be logged as its record batch message
+/// alone (see [`encode_log`]).
+pub(crate) fn prefix_fields(batch: &Schema, schema: &Schema) -> Option<u16> {
+    let fields = u16::try_from(batch.fields().len()).ok()?;
+    if batch.fields().len() > schema.fields().len() {
+        return None;
+    }
+    let fits = batch.fields().iter().zip(schema.fields()).all(|(b, s)| {
+        b.name() == s.name() && b.data_type() == s.data_type() && !has_dictionary(b.data_type())
+    });
+    fits.then_some(fields)
+}
+
+/// Whether `dt` is or holds a dictionary type.
+fn has_dictionary(dt: &DataType) -> bool {
+    match dt {
+        DataType::Dictionary(..) => true,
+        // Rare; flattening allocates, so flat types skip it.
+        nested if nested.is_nested() => Schema::new(vec![Field::new("", nested.clone(), true)])
+            .flattened_fields()
+            .iter()
+            .any(|f| matches!(f.data_type(), DataType::Dictionary(..))),
+        _ => false,
+    }
+}
+
+/// A log entry of the schema-less layout: a record batch message (flatbuffer `header`, and
+/// `body`) of a batch holding the first `fields` fields of the frame's schema.
+pub(crate) fn log_entry(
+    mode: UpdateMode,
+    fields: u16,
+    header: &[u8],
+    body: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    let upsert = u8::from(mode == UpdateMode::Upsert);
+    let header_len = u32::try_from(header.len())
         .map_err(|_| StoreError::Corrupt("record batch header too large".into()))?;
-    let mut out = Vec::with_capacity(7 + encoded.ipc_message.len() + encoded.arrow_data.len());
+    let mut out = Vec::with_capacity(7 + header.len() + body.len());
     out.push(2 + upsert);
     out.extend_from_slice(&fields.to_le_bytes());
     out.extend_from_slice(&header_len.to_le_bytes());
-    out.extend_from_slice(&encoded.ipc_message);
-    out.extend_from_slice(&encoded.arrow_data);
+    out.extend_from_slice(header);
+    out.extend_from_slice(body);
     Ok(out)
 }
 
@@ -235,6 +266,25 @@ mod tests {
         };
         assert_eq!(CatalogRecord::decode(&r.encode().unwrap()).unwrap(), r);
         assert!(decode_log(&[7, 1, 2], &b.schema()).is_err());
+        // A batch of a prefix of the frame's fields is logged by its message alone.
+        let t = Arc::new(b.schema().project(&[0]).unwrap());
+        assert_eq!(prefix_fields(&t, &b.schema()), Some(1));
+        assert_eq!(prefix_fields(&b.schema(), &grown), Some(2));
+        let swapped = b.schema().project(&[1, 0]).unwrap();
+        assert_eq!(prefix_fields(&swapped, &b.schema()), None);
+        assert_eq!(prefix_fields(&grown, &b.schema()), None);
+        let dictionary = Schema::new(vec![Field::new(
+            "t",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            true,
+        )]);
+        assert_eq!(prefix_fields(&dictionary, &dictionary), None);
+        let nested = Schema::new(vec![Field::new_list(
+            "l",
+            Field::new_list_field(dictionary.field(0).data_type().clone(), true),
+            true,
+        )]);
+        assert_eq!(prefix_fields(&nested, &nested), None);
         assert!(decode_log(&[2, 1, 0, 9, 0, 0, 0, 1], &b.schema()).is_err());
     }
 }

@@ -51,6 +51,10 @@ pub(crate) struct State {
     pub compacting: bool,
     /// When the frame was last updated (idle frames get their log folded by the compactor).
     pub last_update: std::time::Instant,
+    /// A batch schema found to fit the frame schema unchanged, and that frame schema: a
+    /// client sending many small updates repeats the same schema (the same `Arc`, see the
+    /// server's payload decoder), which then need not be checked again.
+    pub fitting: Option<(SchemaRef, SchemaRef)>,
 }
 
 impl Entry {
@@ -71,6 +75,7 @@ impl Entry {
                 deleted: false,
                 compacting: false,
                 last_update: std::time::Instant::now(),
+                fitting: None,
             }),
         })
     }

@@ -39,6 +39,6 @@ pub use error::StoreError;
 pub use key::{KeyPath, MAX_KEY_BYTES, MAX_SEGMENTS};
 pub use store::FrameStore;
 pub use types::{
-    FrameData, KeyInfo, RangeFilter, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
+    FrameData, KeyInfo, RangeFilter, SentBatch, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
 };
 pub use write::PendingUpdate;

@@ -23,9 +23,9 @@ use crate::frame::Rows;
 use crate::key::{DB_FILE, KeyPath};
 use crate::log::LogIndex;
 use crate::types::{
-    FrameData, KeyInfo, RangeFilter, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
+    FrameData, KeyInfo, RangeFilter, SentBatch, StoreConfig, StoreStats, UpdateMode, UpdateOutcome,
 };
-use crate::write::{Answer, PendingUpdate};
+use crate::write::{Answer, PendingUpdate, Update};
 
 /// A durable, cached collection of frames under one directory. See the crate docs.
 pub struct FrameStore {
@@ -131,7 +131,29 @@ impl FrameStore {
         batch: &RecordBatch,
         mode: UpdateMode,
     ) -> Result<PendingUpdate, StoreError> {
-        let pending = self.inner.stage(key, index_column, batch, mode, false)?;
+        self.begin_update_as_sent(key, index_column, batch, None, mode)
+    }
+
+    /// [`FrameStore::begin_update`] of a batch decoded from an Arrow IPC record batch message,
+    /// given as `sent`: when the batch's columns are a prefix of the frame's schema (names and
+    /// types, in order), the write log keeps those bytes instead of encoding the batch again.
+    /// `sent` must be the message `batch` was decoded from.
+    pub fn begin_update_as_sent(
+        &self,
+        key: &KeyPath,
+        index_column: &str,
+        batch: &RecordBatch,
+        sent: Option<SentBatch<'_>>,
+        mode: UpdateMode,
+    ) -> Result<PendingUpdate, StoreError> {
+        let update = Update {
+            index_column,
+            batch,
+            sent,
+            mode,
+            sync: false,
+        };
+        let pending = self.inner.stage(key, update)?;
         Ok(PendingUpdate {
             inner: self.inner.clone(),
             pending,
@@ -147,7 +169,14 @@ impl FrameStore {
         batch: RecordBatch,
         mode: UpdateMode,
     ) -> Result<UpdateOutcome, StoreError> {
-        let pending = self.inner.stage(key, index_column, &batch, mode, true)?;
+        let update = Update {
+            index_column,
+            batch: &batch,
+            sent: None,
+            mode,
+            sync: true,
+        };
+        let pending = self.inner.stage(key, update)?;
         let answer = match pending.answer {
             Answer::Async(rx) => commit::outcome(rx.blocking_recv()),
             Answer::Sync(rx) => commit::wait_sync(rx),

@@ -41,6 +41,16 @@ pub enum UpdateMode {
     Upsert,
 }
 
+/// An update's batch as it was sent: one Arrow IPC record batch message, split into its
+/// flatbuffer header (`Message`, padding allowed) and its body.
+#[derive(Debug, Clone, Copy)]
+pub struct SentBatch<'a> {
+    /// The message's flatbuffer metadata.
+    pub header: &'a [u8],
+    /// The message body.
+    pub body: &'a [u8],
+}
+
 /// Result of one update. `inserted + replaced + ignored` equals the rows sent, counted as if the
 /// rows were applied one by one in the order given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::record_batch::RecordBatch;
 use tokio::sync::oneshot;
 
-use crate::codec::{encode_log, encode_schema};
+use crate::codec::{encode_log, encode_schema, log_entry, prefix_fields};
 use crate::commit::{self, Op};
 use crate::compaction::Job;
 use crate::entry::{Entry, State};
@@ -14,7 +14,7 @@ use crate::frame::{Rows, prepare};
 use crate::key::KeyPath;
 use crate::schema::{conform, extended_schema};
 use crate::store::{Inner, live_schema, lock};
-use crate::types::{UpdateMode, UpdateOutcome};
+use crate::types::{SentBatch, UpdateMode, UpdateOutcome};
 
 /// Waits for the committer's answer to an update, then marks it durable.
 pub(crate) struct Pending {
@@ -47,12 +47,14 @@ impl PendingUpdate {
 }
 
 /// One update on its way in.
-struct Request<'a> {
-    index_column: &'a str,
-    batch: &'a RecordBatch,
-    mode: UpdateMode,
+pub(crate) struct Update<'a> {
+    pub index_column: &'a str,
+    pub batch: &'a RecordBatch,
+    /// The IPC message `batch` was decoded from, if the caller has it.
+    pub sent: Option<SentBatch<'a>>,
+    pub mode: UpdateMode,
     /// Whether the caller will block a thread on the answer.
-    sync: bool,
+    pub sync: bool,
 }
 
 /// How the caller of an update waits for its commit.
@@ -63,29 +65,16 @@ pub(crate) enum Answer {
 
 impl Inner {
     /// Applies an update in memory and hands its log entry to the committer.
-    pub(crate) fn stage(
-        &self,
-        key: &KeyPath,
-        index_column: &str,
-        batch: &RecordBatch,
-        mode: UpdateMode,
-        sync: bool,
-    ) -> Result<Pending, StoreError> {
+    pub(crate) fn stage(&self, key: &KeyPath, update: Update<'_>) -> Result<Pending, StoreError> {
         self.check_writable()?;
         loop {
-            let entry = self.get_or_create(key, index_column);
+            let entry = self.get_or_create(key, update.index_column);
             let mut st = entry.lock();
             if st.deleted {
                 continue; // deleted meanwhile: look again
             }
             let fresh = st.schema.is_none();
-            let request = Request {
-                index_column,
-                batch,
-                mode,
-                sync,
-            };
-            let result = self.stage_locked(&entry, &mut st, request);
+            let result = self.stage_locked(&entry, &mut st, &update);
             if result.is_err() && fresh {
                 // A frame that never got a valid update must not show up in listings.
                 st.deleted = true;
@@ -100,14 +89,15 @@ impl Inner {
         &self,
         entry: &Arc<Entry>,
         st: &mut State,
-        request: Request<'_>,
+        update: &Update<'_>,
     ) -> Result<Pending, StoreError> {
-        let Request {
+        let &Update {
             index_column,
             batch,
+            sent,
             mode,
             sync,
-        } = request;
+        } = update;
         let key = &entry.key;
         if st.record.index_column != index_column {
             return Err(StoreError::BadIndex {
@@ -115,7 +105,16 @@ impl Inner {
                 reason: format!("frame {key} is indexed by {:?}", st.record.index_column),
             });
         }
-        let new_schema = extended_schema(st.schema.as_ref(), index_column, &batch.schema())?;
+        let batch_schema = batch.schema();
+        let fits = match (&st.fitting, &st.schema) {
+            (Some((b, f)), Some(s)) => Arc::ptr_eq(b, &batch_schema) && Arc::ptr_eq(f, s),
+            _ => false,
+        };
+        let new_schema = if fits {
+            None
+        } else {
+            extended_schema(st.schema.as_ref(), index_column, &batch_schema)?
+        };
         if st.schema.is_none() {
             if let Some(s) = &new_schema {
                 st.data = Some(Rows::new(s.clone()));
@@ -129,10 +128,15 @@ impl Inner {
         };
         let conformed = conform(batch, &schema)?;
         let prepared = prepare(&conformed, mode)?;
-        // The log holds the batch in the frame's schema, so it can be written without the
-        // schema (see `encode_log`). Encoding a small batch takes a few microseconds; it is done
-        // under the frame's lock because the schema is only known here.
-        let entry_bytes = encode_log(mode, &conformed)?;
+        // The log holds the batch in (a prefix of) the frame's schema, so it can be written
+        // without the schema (see `encode_log`). The bytes as sent do when the batch's columns
+        // are such a prefix; otherwise the conformed batch is encoded (a few microseconds for a
+        // small one), under the frame's lock because the schema is only known here.
+        let as_sent = sent.zip(prefix_fields(&batch_schema, &schema));
+        let entry_bytes = match as_sent {
+            Some((sent, fields)) => log_entry(mode, fields, sent.header, sent.body)?,
+            None => encode_log(mode, &conformed)?,
+        };
         let rows = st
             .data
             .as_mut()
@@ -152,6 +156,7 @@ impl Inner {
             Some(s) => Some(encode_schema(s)?),
             None => None,
         };
+        st.fitting = Some((batch_schema, schema.clone()));
         st.schema = Some(schema);
         st.note_update(&outcome, batch.num_rows());
         let seq = st.record.seq;

@@ -12,6 +12,7 @@ mod stats;
 mod unload;
 mod update;
 
+use kdfs_client::ipc::PayloadDecoder;
 use kdfs_client::{CodecError, ErrorKind, Request, Response};
 use kdfs_store::{KeyPath, StoreError};
 use std::future::Future;
@@ -41,6 +42,7 @@ pub type Deferred = Pin<Box<dyn Future<Output = (u64, Response)> + Send>>;
 /// applied in request order even though they are acknowledged concurrently.
 pub fn start_concurrent(
     state: &ServerState,
+    decoder: &mut PayloadDecoder,
     id: u64,
     request: Request,
 ) -> Result<Deferred, Request> {
@@ -51,17 +53,19 @@ pub fn start_concurrent(
             index,
             upsert,
             ipc,
-        } => Ok(match update::begin(state, &key, &index, upsert, ipc) {
-            Ok(pending) => Box::pin(async move {
-                let reply = update::acknowledge(pending).await;
-                log_error(id, "update", &reply);
-                (id, reply)
-            }),
-            Err(reply) => {
-                log_error(id, "update", &reply);
-                Box::pin(std::future::ready((id, reply)))
-            }
-        }),
+        } => Ok(
+            match update::begin(state, decoder, &key, &index, upsert, ipc) {
+                Ok(pending) => Box::pin(async move {
+                    let reply = update::acknowledge(pending).await;
+                    log_error(id, "update", &reply);
+                    (id, reply)
+                }),
+                Err(reply) => {
+                    log_error(id, "update", &reply);
+                    Box::pin(std::future::ready((id, reply)))
+                }
+            },
+        ),
         other => Err(other),
     }
 }
@@ -88,7 +92,14 @@ pub async fn dispatch(
             index,
             upsert,
             ipc,
-        } => match update::begin(state, &key, &index, upsert, ipc) {
+        } => match update::begin(
+            state,
+            &mut PayloadDecoder::default(),
+            &key,
+            &index,
+            upsert,
+            ipc,
+        ) {
             Ok(pending) => update::acknowledge(pending).await,
             Err(reply) => reply,
         },

@@ -5,23 +5,30 @@
 //! durable.
 
 use arrow::compute::concat_batches;
-use kdfs_client::{ErrorKind, Response, ipc};
-use kdfs_store::{PendingUpdate, UpdateMode};
+use kdfs_client::ipc::{Decoded, PayloadDecoder};
+use kdfs_client::{ErrorKind, Response};
+use kdfs_store::{PendingUpdate, SentBatch, UpdateMode};
 
 use super::{parse_key, store_error};
 use crate::server::ServerState;
 
 /// Merge the Arrow IPC stream `payload` into frame `key` in memory and queue it for commit.
-/// `Err` is the reply for an update that was refused (and changed nothing).
+/// `decoder` is the connection's (it remembers the last schema). `Err` is the reply for an
+/// update that was refused (and changed nothing).
 pub fn begin(
     state: &ServerState,
+    decoder: &mut PayloadDecoder,
     key: &str,
     index: &str,
     upsert: bool,
     payload: Vec<u8>,
 ) -> Result<PendingUpdate, Response> {
     let key = parse_key(key)?;
-    let (schema, batches) = match ipc::decode_vec(payload) {
+    let Decoded {
+        schema,
+        batches,
+        raw,
+    } = match decoder.decode(payload) {
         Ok(decoded) => decoded,
         Err(e) => {
             return Err(Response::error(
@@ -56,9 +63,14 @@ pub fn begin(
     } else {
         UpdateMode::Append
     };
+    // A single-batch payload's message is logged as sent.
+    let sent = raw.as_ref().map(|r| SentBatch {
+        header: r.header.as_slice(),
+        body: r.body.as_slice(),
+    });
     state
         .store
-        .begin_update(&key, index, &batch, mode)
+        .begin_update_as_sent(&key, index, &batch, sent, mode)
         .map_err(store_error)
 }
 
