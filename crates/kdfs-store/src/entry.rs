@@ -14,7 +14,7 @@ use crate::frame::{Rows, filter_range, prepare};
 use crate::key::KeyPath;
 use crate::log::{LogIndex, read_frame};
 use crate::schema::conform;
-use crate::types::UpdateOutcome;
+use crate::types::{UpdateMode, UpdateOutcome};
 
 /// Where a frame's data lives on disk.
 #[derive(Clone, Copy)]
@@ -55,6 +55,11 @@ pub(crate) struct State {
     /// client sending many small updates repeats the same schema (the same `Arc`, see the
     /// server's payload decoder), which then need not be checked again.
     pub fitting: Option<(SchemaRef, SchemaRef)>,
+    /// Appends staged while the rows were not in memory (see `Inner::stage`), with their seq,
+    /// until they are known durable. A load reads only the committed log, a prefix of the
+    /// frame's entries, so it replays these after it; without them, a compaction would write
+    /// a file claiming their seq without their rows and then trim them from the log.
+    pub unloaded_appends: Vec<(u64, UpdateMode, RecordBatch)>,
 }
 
 impl Entry {
@@ -76,6 +81,7 @@ impl Entry {
                 compacting: false,
                 last_update: std::time::Instant::now(),
                 fitting: None,
+                unloaded_appends: Vec::new(),
             }),
         })
     }
@@ -149,8 +155,16 @@ impl State {
             seq = s;
         }
         // Everything read is committed; the catalog may lag behind an interrupted compaction.
-        self.record.seq = self.record.seq.max(seq);
         self.durable_seq.fetch_max(seq, Ordering::SeqCst);
+        for (s, mode, batch) in &self.unloaded_appends {
+            if *s > seq {
+                rows.apply(&prepare(&conform(batch, &schema)?, *mode)?, *mode)?;
+                log_rows += batch.num_rows() as u64;
+                seq = *s;
+            }
+        }
+        self.unloaded_appends.clear();
+        self.record.seq = self.record.seq.max(seq);
         if file_seq > self.record.file_seq {
             self.record.file_seq = file_seq;
         }
@@ -185,11 +199,26 @@ impl State {
                 None => (0, Vec::new()),
             };
         let mut rows = Rows::from_sorted(schema.clone(), batches)?;
-        for (_, mode, batch) in read_frame(db, log, self.record.id, file_seq, &schema)? {
-            let batch = conform(&batch, &schema)?;
-            let batch = filter_range(&batch, 0, lo, hi)?;
+        let mut seq = file_seq;
+        let logged = read_frame(db, log, self.record.id, file_seq, &schema)?;
+        let logged = logged.into_iter().map(|(s, mode, batch)| {
+            seq = s;
+            (mode, batch)
+        });
+        let mut apply = |mode, batch: &RecordBatch| -> Result<(), StoreError> {
+            let batch = filter_range(&conform(batch, &schema)?, 0, lo, hi)?;
             if batch.num_rows() > 0 {
                 rows.apply(&prepare(&batch, mode)?, mode)?;
+            }
+            Ok(())
+        };
+        for (mode, batch) in logged {
+            apply(mode, &batch)?;
+        }
+        // As in `ensure_loaded`: staged appends the log read does not hold yet.
+        for (s, mode, batch) in &self.unloaded_appends {
+            if *s > seq {
+                apply(*mode, batch)?;
             }
         }
         rows.range(lo, hi, columns)

@@ -10,7 +10,7 @@ use crate::commit::{self, Op};
 use crate::compaction::Job;
 use crate::entry::{Entry, State};
 use crate::error::StoreError;
-use crate::frame::{Rows, prepare};
+use crate::frame::{Prepared, Rows, prepare};
 use crate::key::KeyPath;
 use crate::schema::{conform, extended_schema};
 use crate::store::{Inner, live_schema, lock};
@@ -61,6 +61,22 @@ pub(crate) struct Update<'a> {
 pub(crate) enum Answer {
     Async(oneshot::Receiver<Result<(), String>>),
     Sync(commit::SyncAnswer),
+}
+
+/// The outcome of appending `new` past the end of a frame of `rows` rows that is not in
+/// memory: every row is new, except the batch's own duplicates.
+fn appended(new: &Prepared, mode: UpdateMode, rows: u64) -> UpdateOutcome {
+    let inserted = new.keys.len() as u64;
+    let mut out = UpdateOutcome {
+        inserted,
+        rows: rows + inserted,
+        ..UpdateOutcome::default()
+    };
+    match mode {
+        UpdateMode::Append => out.ignored = new.duplicates,
+        UpdateMode::Upsert => out.replaced = new.duplicates,
+    }
+    out
 }
 
 impl Inner {
@@ -115,12 +131,10 @@ impl Inner {
         } else {
             extended_schema(st.schema.as_ref(), index_column, &batch_schema)?
         };
-        if st.schema.is_none() {
-            if let Some(s) = &new_schema {
-                st.data = Some(Rows::new(s.clone()));
-            }
-        } else {
-            st.ensure_loaded(key, &self.disk())?;
+        if st.schema.is_none()
+            && let Some(s) = &new_schema
+        {
+            st.data = Some(Rows::new(s.clone()));
         }
         let schema = match (&new_schema, &st.schema) {
             (Some(s), _) | (None, Some(s)) => s.clone(),
@@ -128,6 +142,17 @@ impl Inner {
         };
         let conformed = conform(batch, &schema)?;
         let prepared = prepare(&conformed, mode)?;
+        // Rows past the frame's last index meet none of its rows, so a frame that is not in
+        // memory stays on disk: a live feed into more frames than the cache holds would
+        // otherwise reload (file plus log) a frame for every update. Such appends are kept
+        // until durable, for a load to replay (`State::unloaded_appends`).
+        let durable = st.durable();
+        st.unloaded_appends.retain(|(seq, ..)| *seq > durable);
+        let past_the_end = st.data.is_none()
+            && matches!((st.record.last, prepared.keys.first()), (Some(last), Some(first)) if *first > last);
+        if !past_the_end {
+            st.ensure_loaded(key, &self.disk())?;
+        }
         // The log holds the batch in (a prefix of) the frame's schema, so it can be written
         // without the schema (see `encode_log`). The bytes as sent do when the batch's columns
         // are such a prefix; otherwise the conformed batch is encoded (a few microseconds for a
@@ -137,19 +162,20 @@ impl Inner {
             Some((sent, fields)) => log_entry(mode, fields, sent.header, sent.body)?,
             None => encode_log(mode, &conformed)?,
         };
-        let rows = st
-            .data
-            .as_mut()
-            .ok_or_else(|| StoreError::Corrupt("frame data vanished while locked".into()))?;
-        if new_schema.is_some() {
-            rows.set_schema(schema.clone());
-        }
-        let outcome = match rows.apply(&prepared, mode) {
-            Ok(o) => o,
-            Err(e) => {
-                // The merge may be half done; memory is rebuilt from disk on next use.
-                st.data = None;
-                return Err(e);
+        let outcome = match st.data.as_mut() {
+            None => appended(&prepared, mode, st.record.rows),
+            Some(rows) => {
+                if new_schema.is_some() {
+                    rows.set_schema(schema.clone());
+                }
+                match rows.apply(&prepared, mode) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        // The merge may be half done; memory is rebuilt from disk on next use.
+                        st.data = None;
+                        return Err(e);
+                    }
+                }
             }
         };
         let schema_bytes = match &new_schema {
@@ -160,6 +186,10 @@ impl Inner {
         st.schema = Some(schema);
         st.note_update(&outcome, batch.num_rows());
         let seq = st.record.seq;
+        if st.data.is_none() {
+            st.record.last = prepared.keys.last().copied();
+            st.unloaded_appends.push((seq, mode, conformed));
+        }
         // Rewriting the file costs O(frame), so wait until the log holds a quarter of the frame
         // (amortized O(1) per row) but at least `compact_after_rows` rows.
         let compact = !st.compacting

@@ -354,6 +354,153 @@ async fn lru_eviction_under_a_tiny_budget_keeps_data_readable() {
 }
 
 #[tokio::test]
+async fn appends_past_the_end_leave_an_evicted_frame_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        memory_budget: 40_000,
+        ..StoreConfig::default()
+    };
+    let ts: Vec<i64> = (0..1000).collect();
+    {
+        let s = FrameStore::open(dir.path(), config.clone()).unwrap();
+        for f in 0..5 {
+            s.update(
+                &key(&format!("f{f}")),
+                "t",
+                bars(&ts, 1.0),
+                UpdateMode::Append,
+            )
+            .await
+            .unwrap();
+        }
+        assert!(
+            !s.info(&key("f0")).unwrap().loaded,
+            "f0 should have been evicted"
+        );
+        // Past the end, with a duplicate inside the batch: appended without loading f0.
+        let o = s
+            .update(
+                &key("f0"),
+                "t",
+                bars(&[1000, 1001, 1001], 2.0),
+                UpdateMode::Append,
+            )
+            .await
+            .unwrap();
+        assert_eq!((o.inserted, o.replaced, o.ignored, o.rows), (2, 0, 1, 1002));
+        let o = s
+            .update(
+                &key("f0"),
+                "t",
+                bars(&[1002, 1002], 3.0),
+                UpdateMode::Upsert,
+            )
+            .await
+            .unwrap();
+        assert_eq!((o.inserted, o.replaced, o.ignored, o.rows), (1, 1, 0, 1003));
+        assert!(
+            !s.info(&key("f0")).unwrap().loaded,
+            "an append past the end loaded f0"
+        );
+        let info = s.info(&key("f0")).unwrap();
+        assert_eq!(
+            (info.rows, info.first, info.last),
+            (1003, Some(0), Some(1002))
+        );
+        // Not past the end: the frame is loaded and the merge sees its rows.
+        let o = s
+            .update(&key("f0"), "t", bars(&[999, 1003], 4.0), UpdateMode::Append)
+            .await
+            .unwrap();
+        assert_eq!((o.inserted, o.replaced, o.ignored, o.rows), (1, 0, 1, 1004));
+        let d = s
+            .read(&key("f0"), RangeFilter::between(998, 1003), None)
+            .unwrap();
+        assert_eq!(
+            column_i64(&d.batches, "t"),
+            vec![998, 999, 1000, 1001, 1002, 1003]
+        );
+        assert_eq!(
+            column_f64(&d.batches, "px"),
+            vec![
+                Some(1.0),
+                Some(1.0),
+                Some(2.0),
+                Some(2.0),
+                Some(3.0),
+                Some(4.0)
+            ]
+        );
+    }
+    // And the same after a restart (the log replayed).
+    let s = FrameStore::open(dir.path(), config).unwrap();
+    let d = s
+        .read(&key("f0"), RangeFilter::between(998, 1003), None)
+        .unwrap();
+    assert_eq!(
+        column_i64(&d.batches, "t"),
+        vec![998, 999, 1000, 1001, 1002, 1003]
+    );
+    assert_eq!(
+        column_f64(&d.batches, "px"),
+        vec![
+            Some(1.0),
+            Some(1.0),
+            Some(2.0),
+            Some(2.0),
+            Some(3.0),
+            Some(4.0)
+        ]
+    );
+    assert_eq!(s.info(&key("f0")).unwrap().rows, 1004);
+}
+
+#[tokio::test]
+async fn a_load_right_after_appends_to_an_evicted_frame_keeps_them() {
+    // Staged appends to a frame out of memory may not be committed when the frame is loaded
+    // (a read, a compaction): the load must still hold them, and a compaction must not trim
+    // them from the log without writing them to the file.
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        memory_budget: 40_000,
+        ..StoreConfig::default()
+    };
+    let ts: Vec<i64> = (0..1000).collect();
+    {
+        let s = FrameStore::open(dir.path(), config.clone()).unwrap();
+        for round in 0..20 {
+            for f in 0..5 {
+                let k = key(&format!("f{f}"));
+                if round == 0 {
+                    s.update(&k, "t", bars(&ts, 1.0), UpdateMode::Append)
+                        .await
+                        .unwrap();
+                    continue;
+                }
+                let t = 1000 + round;
+                let pending = s
+                    .begin_update(&k, "t", &bars(&[t], 2.0), UpdateMode::Append)
+                    .unwrap();
+                let d = s.read(&k, RangeFilter::between(t, t), None).unwrap();
+                assert_eq!(column_i64(&d.batches, "t"), vec![t], "f{f} round {round}");
+                pending.durable().await.unwrap();
+            }
+            if round % 5 == 4 {
+                s.compact_now().await.unwrap();
+            }
+        }
+    }
+    let s = FrameStore::open(dir.path(), config).unwrap();
+    let want: Vec<i64> = (0..1000).chain(1001..1020).collect();
+    for f in 0..5 {
+        let d = s
+            .read(&key(&format!("f{f}")), RangeFilter::all(), None)
+            .unwrap();
+        assert_eq!(column_i64(&d.batches, "t"), want, "f{f} after reopening");
+    }
+}
+
+#[tokio::test]
 async fn a_frame_larger_than_the_budget_is_read_by_range() {
     let dir = tempfile::tempdir().unwrap();
     let k = key("big");
