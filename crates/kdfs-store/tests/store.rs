@@ -353,6 +353,19 @@ async fn lru_eviction_under_a_tiny_budget_keeps_data_readable() {
     assert!(!s.info(&key("f0")).unwrap().loaded);
 }
 
+/// The last rows of `f0` in `appends_past_the_end_leave_an_evicted_frame_on_disk`.
+fn assert_f0_tail(s: &FrameStore) {
+    let d = s
+        .read(&key("f0"), RangeFilter::between(998, 1003), None)
+        .unwrap();
+    assert_eq!(
+        column_i64(&d.batches, "t"),
+        vec![998, 999, 1000, 1001, 1002, 1003]
+    );
+    let px = [1.0, 1.0, 2.0, 2.0, 3.0, 4.0].map(Some).to_vec();
+    assert_eq!(column_f64(&d.batches, "px"), px);
+}
+
 #[tokio::test]
 async fn appends_past_the_end_leave_an_evicted_frame_on_disk() {
     let dir = tempfile::tempdir().unwrap();
@@ -413,45 +426,11 @@ async fn appends_past_the_end_leave_an_evicted_frame_on_disk() {
             .await
             .unwrap();
         assert_eq!((o.inserted, o.replaced, o.ignored, o.rows), (1, 0, 1, 1004));
-        let d = s
-            .read(&key("f0"), RangeFilter::between(998, 1003), None)
-            .unwrap();
-        assert_eq!(
-            column_i64(&d.batches, "t"),
-            vec![998, 999, 1000, 1001, 1002, 1003]
-        );
-        assert_eq!(
-            column_f64(&d.batches, "px"),
-            vec![
-                Some(1.0),
-                Some(1.0),
-                Some(2.0),
-                Some(2.0),
-                Some(3.0),
-                Some(4.0)
-            ]
-        );
+        assert_f0_tail(&s);
     }
     // And the same after a restart (the log replayed).
     let s = FrameStore::open(dir.path(), config).unwrap();
-    let d = s
-        .read(&key("f0"), RangeFilter::between(998, 1003), None)
-        .unwrap();
-    assert_eq!(
-        column_i64(&d.batches, "t"),
-        vec![998, 999, 1000, 1001, 1002, 1003]
-    );
-    assert_eq!(
-        column_f64(&d.batches, "px"),
-        vec![
-            Some(1.0),
-            Some(1.0),
-            Some(2.0),
-            Some(2.0),
-            Some(3.0),
-            Some(4.0)
-        ]
-    );
+    assert_f0_tail(&s);
     assert_eq!(s.info(&key("f0")).unwrap().rows, 1004);
 }
 

@@ -173,3 +173,28 @@ fn task_error(error: tokio::task::JoinError) -> Response {
     tracing::error!(%error, "request task failed");
     Response::error(ErrorKind::Internal, format!("internal error: {error}"))
 }
+
+/// Ends a streamed result (`read`, `sql`): an empty result still sends one batch with the
+/// schema, then `End` with the row count and the time since `started`.
+async fn end_stream(
+    conn: &mut Connection,
+    id: u64,
+    schema: &arrow::datatypes::SchemaRef,
+    sent_any: bool,
+    rows: u64,
+    started: std::time::Instant,
+) -> Result<(), CodecError> {
+    if !sent_any {
+        match kdfs_client::ipc::encode(schema, &[]) {
+            Ok(bytes) => conn.feed(id, Response::Batch { ipc: bytes }).await?,
+            Err(e) => {
+                let reply = Response::error(ErrorKind::Internal, e.to_string());
+                conn.feed(id, reply).await?;
+                return conn.flush().await;
+            }
+        }
+    }
+    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    conn.feed(id, Response::End { rows, elapsed_us }).await?;
+    conn.flush().await
+}

@@ -98,20 +98,7 @@ pub async fn run(
             }
         }
     }
-    if !sent_any {
-        // An empty result still tells the client its schema.
-        match ipc::encode(&schema, &[]) {
-            Ok(bytes) => conn.feed(id, Response::Batch { ipc: bytes }).await?,
-            Err(e) => {
-                let reply = Response::error(ErrorKind::Internal, e.to_string());
-                conn.feed(id, reply).await?;
-                return conn.flush().await;
-            }
-        }
-    }
-    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    conn.feed(id, Response::End { rows, elapsed_us }).await?;
-    conn.flush().await
+    super::end_stream(conn, id, &schema, sent_any, rows, started).await
 }
 
 /// Chunks up to this size are encoded right on the connection's task (microseconds); bigger

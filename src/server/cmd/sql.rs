@@ -5,7 +5,7 @@
 //! cancels the query.
 
 use futures::StreamExt;
-use kdfs_client::{CodecError, ErrorKind, Response, ipc};
+use kdfs_client::{CodecError, ErrorKind, Response};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -54,20 +54,7 @@ pub async fn run(
             }
         }
     }
-    if !sent_any {
-        // An empty result still tells the client its schema.
-        match ipc::encode(&stream.schema(), &[]) {
-            Ok(bytes) => conn.feed(id, Response::Batch { ipc: bytes }).await?,
-            Err(e) => {
-                let reply = Response::error(ErrorKind::Internal, e.to_string());
-                conn.feed(id, reply).await?;
-                return conn.flush().await;
-            }
-        }
-    }
-    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    conn.feed(id, Response::End { rows, elapsed_us }).await?;
-    conn.flush().await
+    super::end_stream(conn, id, &stream.schema(), sent_any, rows, started).await
 }
 
 /// The error reply for a failed query.
