@@ -12,7 +12,7 @@ use kdfs_client::{ClientCodec, Request, RequestFrame, ResponseFrame, ServerCodec
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
 
-fuzz_target!(init: quiet_caught_panics(), |data: &[u8]| {
+fuzz_target!(init: kdfs_fuzz::quiet_caught_panics(), |data: &[u8]| {
     let Some((&control, wire)) = data.split_first() else {
         return;
     };
@@ -72,23 +72,4 @@ where
     let bytes = encode_message(message).expect("a decoded message encodes");
     let again: T = decode_message(&bytes).expect("an encoded message decodes");
     assert_eq!(&again, message);
-}
-
-/// libfuzzer-sys makes every panic abort the process, even one that is caught. The Arrow IPC
-/// decoder's panics are caught and turned into errors (see `kdfs_client::ipc`), so panics raised
-/// in Arrow's code get a one-line message instead; the rest still abort. A panic in Arrow's code
-/// that nothing catches is still reported: libfuzzer-sys aborts when one reaches the target's
-/// edge.
-fn quiet_caught_panics() {
-    let abort = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if info
-            .location()
-            .is_some_and(|l| l.file().contains("/arrow-"))
-        {
-            eprintln!("{info}");
-        } else {
-            abort(info);
-        }
-    }));
 }

@@ -7,7 +7,7 @@ use arrow::compute::concat_batches;
 use kdfs_client::ipc;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(init: quiet_caught_panics(), |data: &[u8]| {
+fuzz_target!(init: kdfs_fuzz::quiet_caught_panics(), |data: &[u8]| {
     let Ok((schema, batches)) = ipc::decode(data) else {
         return;
     };
@@ -23,22 +23,3 @@ fuzz_target!(init: quiet_caught_panics(), |data: &[u8]| {
         assert_eq!(batches_again.len(), batches.len());
     }
 });
-
-/// libfuzzer-sys makes every panic abort the process, even one that is caught. The Arrow IPC
-/// decoder's panics are caught and turned into errors (see `kdfs_client::ipc`), so panics raised
-/// in Arrow's code get a one-line message instead; the rest still abort. A panic in Arrow's code
-/// that nothing catches is still reported: libfuzzer-sys aborts when one reaches the target's
-/// edge.
-fn quiet_caught_panics() {
-    let abort = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if info
-            .location()
-            .is_some_and(|l| l.file().contains("/arrow-"))
-        {
-            eprintln!("{info}");
-        } else {
-            abort(info);
-        }
-    }));
-}

@@ -119,7 +119,7 @@ fn config() -> StoreConfig {
     }
 }
 
-fuzz_target!(init: quiet_caught_panics(), |ops: Vec<Op>| {
+fuzz_target!(init: kdfs_fuzz::quiet_caught_panics(), |ops: Vec<Op>| {
     // tmpfs when there is one: the store syncs every commit.
     let dir = tempfile::tempdir_in("/dev/shm")
         .or_else(|_| tempfile::tempdir())
@@ -273,23 +273,4 @@ fn update(store: &FrameStore, key: &KeyPath, index: &str, upsert: bool, batch: R
         .read(key, RangeFilter::all(), None)
         .expect("a frame just updated can be read");
     assert_eq!(data.num_rows() as u64, outcome.rows);
-}
-
-/// libfuzzer-sys makes every panic abort the process, even one that is caught. The Arrow IPC
-/// decoder's panics are caught and turned into errors (see `kdfs_client::ipc`), so panics raised
-/// in Arrow's code get a one-line message instead; the rest still abort. A panic in Arrow's code
-/// that nothing catches is still reported: libfuzzer-sys aborts when one reaches the target's
-/// edge.
-fn quiet_caught_panics() {
-    let abort = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if info
-            .location()
-            .is_some_and(|l| l.file().contains("/arrow-"))
-        {
-            eprintln!("{info}");
-        } else {
-            abort(info);
-        }
-    }));
 }
