@@ -51,6 +51,14 @@ fn column_f64(batches: &[RecordBatch], name: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
+/// A cache of 40,000 bytes: two of the tests' 1,000-row frames.
+fn tiny_budget() -> StoreConfig {
+    StoreConfig {
+        memory_budget: 40_000,
+        ..StoreConfig::default()
+    }
+}
+
 fn open(dir: &Path) -> Arc<FrameStore> {
     FrameStore::open(dir, StoreConfig::default()).unwrap()
 }
@@ -317,10 +325,7 @@ async fn delete_removes_everything() {
 #[tokio::test]
 async fn lru_eviction_under_a_tiny_budget_keeps_data_readable() {
     let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig {
-        memory_budget: 40_000,
-        ..StoreConfig::default()
-    };
+    let config = tiny_budget();
     let s = FrameStore::open(dir.path(), config).unwrap();
     let ts: Vec<i64> = (0..1000).collect();
     for f in 0..5 {
@@ -369,10 +374,7 @@ fn assert_f0_tail(s: &FrameStore) {
 #[tokio::test]
 async fn appends_past_the_end_leave_an_evicted_frame_on_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig {
-        memory_budget: 40_000,
-        ..StoreConfig::default()
-    };
+    let config = tiny_budget();
     let ts: Vec<i64> = (0..1000).collect();
     {
         let s = FrameStore::open(dir.path(), config.clone()).unwrap();
@@ -440,10 +442,7 @@ async fn a_load_right_after_appends_to_an_evicted_frame_keeps_them() {
     // (a read, a compaction): the load must still hold them, and a compaction must not trim
     // them from the log without writing them to the file.
     let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig {
-        memory_budget: 40_000,
-        ..StoreConfig::default()
-    };
+    let config = tiny_budget();
     let ts: Vec<i64> = (0..1000).collect();
     {
         let s = FrameStore::open(dir.path(), config.clone()).unwrap();
