@@ -156,12 +156,10 @@ impl State {
         }
         // Everything read is committed; the catalog may lag behind an interrupted compaction.
         self.durable_seq.fetch_max(seq, Ordering::SeqCst);
-        for (s, mode, batch) in &self.unloaded_appends {
-            if *s > seq {
-                rows.apply(&prepare(&conform(batch, &schema)?, *mode)?, *mode)?;
-                log_rows += batch.num_rows() as u64;
-                seq = *s;
-            }
+        for (s, mode, batch) in self.staged_after(seq) {
+            rows.apply(&prepare(&conform(batch, &schema)?, *mode)?, *mode)?;
+            log_rows += batch.num_rows() as u64;
+            seq = *s;
         }
         self.unloaded_appends.clear();
         self.record.seq = self.record.seq.max(seq);
@@ -199,12 +197,6 @@ impl State {
                 None => (0, Vec::new()),
             };
         let mut rows = Rows::from_sorted(schema.clone(), batches)?;
-        let mut seq = file_seq;
-        let logged = read_frame(db, log, self.record.id, file_seq, &schema)?;
-        let logged = logged.into_iter().map(|(s, mode, batch)| {
-            seq = s;
-            (mode, batch)
-        });
         let mut apply = |mode, batch: &RecordBatch| -> Result<(), StoreError> {
             let batch = filter_range(&conform(batch, &schema)?, 0, lo, hi)?;
             if batch.num_rows() > 0 {
@@ -212,16 +204,21 @@ impl State {
             }
             Ok(())
         };
-        for (mode, batch) in logged {
+        let mut seq = file_seq;
+        for (s, mode, batch) in read_frame(db, log, self.record.id, file_seq, &schema)? {
             apply(mode, &batch)?;
+            seq = s;
         }
-        // As in `ensure_loaded`: staged appends the log read does not hold yet.
-        for (s, mode, batch) in &self.unloaded_appends {
-            if *s > seq {
-                apply(*mode, batch)?;
-            }
+        for (_, mode, batch) in self.staged_after(seq) {
+            apply(*mode, batch)?;
         }
         rows.range(lo, hi, columns)
+    }
+
+    /// The appends staged while the rows were not in memory that a log read up to `seq` does
+    /// not hold (the committed log is a prefix of the frame's entries).
+    fn staged_after(&self, seq: u64) -> impl Iterator<Item = &(u64, UpdateMode, RecordBatch)> {
+        self.unloaded_appends.iter().filter(move |(s, ..)| *s > seq)
     }
 
     /// Copies the in-memory counters into the record after an update.
