@@ -313,17 +313,22 @@ async fn sample_memory(addr: String, pid: u32, started: Instant, deadline: Insta
     while next < deadline {
         tokio::time::sleep_until(next.into()).await;
         next += every;
-        let rss = proc_status(pid, "VmRSS:").unwrap_or(0) as f64 / 1048576.0;
+        let mib = |field| proc_status(pid, field).unwrap_or(0) as f64 / 1048576.0;
+        let (rss, anon) = (mib("VmRSS:"), mib("RssAnon:"));
         let Ok(s) = client.stats(0).await else {
             continue;
         };
+        let cache = s["memory_used"].as_f64().unwrap_or(0.0) / 1048576.0;
+        // Anonymous memory minus the cache is the overhead the README states; the rest of
+        // the RSS is file pages (the binary's code).
         eprintln!(
-            "{:>4.0} s: RSS {rss:.0} MiB; cache {:.0} MiB, {} rows ({} in write logs); {}",
+            "{:>4.0} s: RSS {rss:.0} MiB, anonymous {anon:.0} MiB; cache {cache:.0} MiB \
+             (anonymous minus cache {:.0} MiB), {} rows ({} in write logs), {} threads",
             started.elapsed().as_secs_f64(),
-            s["memory_used"].as_f64().unwrap_or(0.0) / 1048576.0,
+            anon - cache,
             s["rows"],
             s["log_rows"],
-            s["process"],
+            s["process"]["threads"],
         );
     }
 }
@@ -438,8 +443,13 @@ fn main() {
             ),
             None => println!("server peak RSS: unknown (no /proc)"),
         }
-        // What the cache holds at the end, to tell the budget from the rest of the RSS.
-        match seed.stats(0).await {
+        // What the cache holds at the end, to tell the budget from the rest of the RSS. A new
+        // connection: the seeding one may have sat idle past the server's --idle-timeout.
+        let end_stats = match Client::connect(&addr).await {
+            Ok(mut client) => client.stats(0).await,
+            Err(e) => Err(e),
+        };
+        match end_stats {
             Ok(s) => println!(
                 "at the end: cache {:.0} MiB, {} frames, {} rows ({} in write logs), {} compactions",
                 s["memory_used"].as_f64().unwrap_or(0.0) / 1048576.0,

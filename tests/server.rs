@@ -229,6 +229,15 @@ async fn stats_levels_list_delete_load_unload() {
     assert_eq!(s0["frames"], 3);
     assert!(s0["connections"].as_u64().unwrap() >= 1);
     assert!(s0.get("loaded").is_none() && s0.get("keys").is_none());
+    // The process's own memory, split so the overhead beyond the cache can be told apart.
+    let process = &s0["process"];
+    let bytes = |f: &str| process[f].as_u64().unwrap_or_else(|| panic!("{f}: {s0}"));
+    assert!(bytes("anon_bytes") > 0 && bytes("file_bytes") > 0, "{s0}");
+    assert!(
+        bytes("anon_bytes") + bytes("file_bytes") <= bytes("rss_bytes"),
+        "{s0}"
+    );
+    assert!(bytes("rss_bytes") <= bytes("peak_rss_bytes"), "{s0}");
 
     c.load("a/one").await.unwrap();
     let s1 = c.stats(1).await.unwrap();

@@ -27,7 +27,9 @@ pub fn run(state: &ServerState, level: u8) -> Response {
 
 /// The server process's resident memory now and at its peak, in bytes, as the kernel counts
 /// it (everything: frame cache, redb's cache, query working memory, buffers, the allocator's
-/// reserve), and its thread count. `null` where /proc is not there.
+/// reserve), split into anonymous memory (the heap and stacks: what the process itself holds)
+/// and file pages (mostly the binary's code, shared and reclaimable), and its thread count.
+/// `null` where /proc is not there.
 fn process_memory() -> Value {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return Value::Null;
@@ -44,6 +46,8 @@ fn process_memory() -> Value {
     json!({
         "rss_bytes": field("VmRSS:"),
         "peak_rss_bytes": field("VmHWM:"),
+        "anon_bytes": field("RssAnon:"),
+        "file_bytes": field("RssFile:"),
         "threads": threads,
     })
 }
