@@ -1,5 +1,6 @@
 //! One frame's state: its catalog record and schema, and its data when loaded.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -40,8 +41,7 @@ pub(crate) struct State {
     /// The rows, when loaded.
     pub data: Option<Rows>,
     /// Highest sequence number known to be committed (raised by the committer itself, so an
-    /// update whose caller went away still counts). Data holding later (in-flight) updates
-    /// must not be dropped, since reloading from disk would lose them.
+    /// update whose caller went away still counts). Later updates are in `in_flight`.
     pub durable_seq: Arc<AtomicU64>,
     /// Pinned by `load`: never evicted.
     pub pinned: bool,
@@ -55,11 +55,13 @@ pub(crate) struct State {
     /// client sending many small updates repeats the same schema (the same `Arc`, see the
     /// server's payload decoder), which then need not be checked again.
     pub fitting: Option<(SchemaRef, SchemaRef)>,
-    /// Appends staged while the rows were not in memory (see `Inner::stage`), with their seq,
-    /// until they are known durable. A load reads only the committed log, a prefix of the
-    /// frame's entries, so it replays these after it; without them, a compaction would write
-    /// a file claiming their seq without their rows and then trim them from the log.
-    pub unloaded_appends: Vec<(u64, UpdateMode, RecordBatch)>,
+    /// Updates staged but not yet known durable, with their seq, oldest first (trimmed as
+    /// commits land). A load reads only the committed log, a prefix of the frame's entries,
+    /// so it replays these after it: the rows may be out of memory while updates are in flight
+    /// (appends past the end leave an evicted frame on disk; a failed merge drops the rows),
+    /// and without them a compaction would write a file claiming their seq without their
+    /// rows, then trim them from the log.
+    pub in_flight: VecDeque<(u64, UpdateMode, RecordBatch)>,
 }
 
 impl Entry {
@@ -81,21 +83,19 @@ impl Entry {
                 compacting: false,
                 last_update: std::time::Instant::now(),
                 fitting: None,
-                unloaded_appends: Vec::new(),
+                in_flight: VecDeque::new(),
             }),
         })
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves data that may be half-merged; drop it so it is
-        // reloaded from disk (where only committed updates are).
+        // rebuilt from the committed log and the updates in flight.
         match self.state.lock() {
             Ok(g) => g,
             Err(p) => {
                 let mut g = p.into_inner();
-                if g.durable() == g.record.seq {
-                    g.data = None;
-                }
+                g.data = None;
                 g
             }
         }
@@ -103,14 +103,21 @@ impl Entry {
 }
 
 impl State {
-    /// Whether the data may be dropped from memory now.
-    pub(crate) fn evictable(&self) -> bool {
-        !self.pinned && self.durable() >= self.record.seq
-    }
-
     /// Highest committed sequence number.
     pub(crate) fn durable(&self) -> u64 {
         self.durable_seq.load(Ordering::SeqCst)
+    }
+
+    /// Forgets the updates in flight that are durable now (the log holds them).
+    pub(crate) fn trim_in_flight(&mut self) {
+        let durable = self.durable();
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|(seq, ..)| *seq <= durable)
+        {
+            self.in_flight.pop_front();
+        }
     }
 
     /// Estimated memory of the frame if loaded.
@@ -161,7 +168,7 @@ impl State {
             log_rows += batch.num_rows() as u64;
             seq = *s;
         }
-        self.unloaded_appends.clear();
+        self.trim_in_flight();
         self.record.seq = self.record.seq.max(seq);
         if file_seq > self.record.file_seq {
             self.record.file_seq = file_seq;
@@ -218,7 +225,7 @@ impl State {
     /// The appends staged while the rows were not in memory that a log read up to `seq` does
     /// not hold (the committed log is a prefix of the frame's entries).
     fn staged_after(&self, seq: u64) -> impl Iterator<Item = &(u64, UpdateMode, RecordBatch)> {
-        self.unloaded_appends.iter().filter(move |(s, ..)| *s > seq)
+        self.in_flight.iter().filter(move |(s, ..)| *s > seq)
     }
 
     /// Copies the in-memory counters into the record after an update.

@@ -286,14 +286,9 @@ impl FrameStore {
         live_schema(key, &st)?;
         let was = st.data.is_some();
         st.pinned = false;
-        if st.evictable() {
-            st.data = None;
-            self.inner.cache.remove(key);
-        } else {
-            // Updates still in flight: keep the data until they are durable, but unpinned.
-            self.inner.cache.remove(key);
-            self.inner.account(key, &st);
-        }
+        // Updates still in flight are replayed by the next load (`State::in_flight`).
+        st.data = None;
+        self.inner.cache.remove(key);
         Ok(was)
     }
 
@@ -528,19 +523,17 @@ impl Inner {
                 continue;
             };
             let mut st = entry.lock();
-            if st.evictable() {
+            // A frame pinned since it was picked is accounted as pinned again (below);
+            // updates in flight do not keep a frame in memory (`State::in_flight`).
+            if !st.pinned {
                 st.data = None;
                 self.cache.remove(&victim);
             } else if let Some(rows) = &st.data {
-                keep.push((victim, rows.bytes(), st.pinned));
+                keep.push((victim, rows.bytes()));
             }
         }
-        for (key, bytes, pinned) in keep {
-            if pinned {
-                self.cache.pin(&key, bytes);
-            } else {
-                self.cache.touch(&key, bytes);
-            }
+        for (key, bytes) in keep {
+            self.cache.pin(&key, bytes);
         }
     }
 

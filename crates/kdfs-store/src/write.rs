@@ -144,10 +144,9 @@ impl Inner {
         let prepared = prepare(&conformed, mode)?;
         // Rows past the frame's last index meet none of its rows, so a frame that is not in
         // memory stays on disk: a live feed into more frames than the cache holds would
-        // otherwise reload (file plus log) a frame for every update. Such appends are kept
-        // until durable, for a load to replay (`State::unloaded_appends`).
-        let durable = st.durable();
-        st.unloaded_appends.retain(|(seq, ..)| *seq > durable);
+        // otherwise reload (file plus log) a frame for every update. Such appends, like every
+        // update until it is durable, are kept for a load to replay (`State::in_flight`).
+        st.trim_in_flight();
         let past_the_end = st.data.is_none()
             && matches!((st.record.last, prepared.keys.first()), (Some(last), Some(first)) if *first > last);
         if !past_the_end {
@@ -171,7 +170,8 @@ impl Inner {
                 match rows.apply(&prepared, mode) {
                     Ok(o) => o,
                     Err(e) => {
-                        // The merge may be half done; memory is rebuilt from disk on next use.
+                        // The merge may be half done; memory is rebuilt on next use from the
+                        // committed log and the updates still in flight.
                         st.data = None;
                         return Err(e);
                     }
@@ -188,8 +188,8 @@ impl Inner {
         let seq = st.record.seq;
         if st.data.is_none() {
             st.record.last = prepared.keys.last().copied();
-            st.unloaded_appends.push((seq, mode, conformed));
         }
+        st.in_flight.push_back((seq, mode, conformed));
         // Rewriting the file costs O(frame), so wait until the log holds a quarter of the frame
         // (amortized O(1) per row) but at least `compact_after_rows` rows.
         let compact = !st.compacting

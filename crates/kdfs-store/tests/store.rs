@@ -479,6 +479,55 @@ async fn a_load_right_after_appends_to_an_evicted_frame_keeps_them() {
 }
 
 #[tokio::test]
+async fn a_frame_unloaded_with_updates_in_flight_keeps_them() {
+    // Dropping a frame from memory does not wait for its updates to be committed: a load
+    // right after must still see them (replayed from memory), inserts and upserts alike, and
+    // a compaction must write them to the file.
+    let dir = tempfile::tempdir().unwrap();
+    let k = key("f");
+    let ts: Vec<i64> = (0..1000).collect();
+    {
+        let s = open(dir.path());
+        s.update(&k, "t", bars(&ts, 1.0), UpdateMode::Append)
+            .await
+            .unwrap();
+        for round in 0..40 {
+            // Alternately a row inside the frame (upserted) and one past its end.
+            let (t, mode) = if round % 2 == 0 {
+                (round, UpdateMode::Upsert)
+            } else {
+                (1000 + round, UpdateMode::Append)
+            };
+            let pending = s.begin_update(&k, "t", &bars(&[t], 2.0), mode).unwrap();
+            s.unload(&k).unwrap();
+            let d = s.read(&k, RangeFilter::between(t, t), None).unwrap();
+            assert_eq!(
+                column_f64(&d.batches, "px"),
+                vec![Some(2.0)],
+                "round {round}"
+            );
+            pending.durable().await.unwrap();
+            if round % 10 == 9 {
+                s.unload(&k).unwrap();
+                s.compact_now().await.unwrap();
+            }
+        }
+    }
+    let s = open(dir.path());
+    let d = s.read(&k, RangeFilter::all(), None).unwrap();
+    let want: Vec<i64> = (0..1000)
+        .chain((1..40).step_by(2).map(|r| 1000 + r))
+        .collect();
+    assert_eq!(column_i64(&d.batches, "t"), want, "after reopening");
+    let upserted = column_f64(&d.batches, "px")
+        .iter()
+        .take(40)
+        .enumerate()
+        .all(|(t, px)| *px == Some(if t % 2 == 0 { 2.0 } else { 1.0 }));
+    assert!(upserted, "upserts after reopening");
+}
+
+#[tokio::test]
 async fn a_frame_larger_than_the_budget_is_read_by_range() {
     let dir = tempfile::tempdir().unwrap();
     let k = key("big");
