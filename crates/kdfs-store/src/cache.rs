@@ -49,6 +49,11 @@ impl Cache {
         self.lock().used
     }
 
+    /// Bytes left before the budget is reached.
+    pub(crate) fn free(&self) -> u64 {
+        self.budget.saturating_sub(self.used())
+    }
+
     /// Records that `key` holds `bytes` and was just used.
     pub(crate) fn touch(&self, key: &KeyPath, bytes: u64) {
         let mut g = self.lock();

@@ -215,11 +215,18 @@ impl FrameStore {
         };
         let index_column = st.record.index_column.clone();
         let (lo, hi) = (range.lo(), range.hi());
-        let batches = if st.data.is_none()
-            && !st.pinned
-            && st.estimated_bytes() > self.inner.cache.budget()
-        {
-            // Too big to cache: read just the range from disk.
+        // A frame not in memory is loaded (and cached) to serve a read only if it fits the
+        // budget, and, for a read of part of it, fits without pushing other frames out.
+        // Otherwise just the range is read from disk: with a cache too small for the frames
+        // being read, each reader loaded a whole frame that the next reader's load evicted
+        // while the first still held it, so memory grew with the readers, uncounted.
+        let whole = range.start.is_none() && range.end.is_none();
+        let room = if whole {
+            self.inner.cache.budget()
+        } else {
+            self.inner.cache.free()
+        };
+        let batches = if st.data.is_none() && !st.pinned && st.estimated_bytes() > room {
             st.read_uncached(key, &self.inner.disk(), lo, hi, projection.as_deref())?
         } else {
             st.ensure_loaded(key, &self.inner.disk())?;

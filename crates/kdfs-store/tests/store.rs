@@ -557,6 +557,38 @@ async fn a_frame_larger_than_the_budget_is_read_by_range() {
     assert!(s.stats().memory_used <= 100_000);
 }
 
+#[tokio::test]
+async fn a_range_read_with_no_room_in_the_cache_leaves_other_frames_cached() {
+    // Two frames fill the budget; a range read of a third is served from disk instead of
+    // evicting one of them, while a read of the whole third frame caches it.
+    let dir = tempfile::tempdir().unwrap();
+    let ts: Vec<i64> = (0..1000).collect();
+    {
+        let s = open(dir.path());
+        for f in ["a", "b", "c"] {
+            s.update(&key(f), "t", bars(&ts, 1.0), UpdateMode::Append)
+                .await
+                .unwrap();
+        }
+        s.compact_now().await.unwrap();
+    }
+    let s = FrameStore::open(dir.path(), tiny_budget()).unwrap();
+    for f in ["a", "b"] {
+        s.read(&key(f), RangeFilter::all(), None).unwrap();
+    }
+    let loaded = |f: &str| s.info(&key(f)).unwrap().loaded;
+    assert!(loaded("a") && loaded("b"), "{:?}", s.stats().loaded);
+    let d = s
+        .read(&key("c"), RangeFilter::between(10, 12), None)
+        .unwrap();
+    assert_eq!(column_i64(&d.batches, "t"), vec![10, 11, 12]);
+    assert!(loaded("a") && loaded("b") && !loaded("c"));
+    let d = s.read(&key("c"), RangeFilter::all(), None).unwrap();
+    assert_eq!(column_i64(&d.batches, "t"), ts);
+    assert!(loaded("c") && !loaded("a") && loaded("b"));
+    assert!(s.stats().memory_used <= tiny_budget().memory_budget);
+}
+
 #[test]
 fn hostile_keys_are_refused() {
     for k in ["../x", "/etc/passwd", "a//b", "", "a/../../b", ".kdfs"] {
