@@ -125,11 +125,17 @@ pub(crate) fn compact(inner: &Inner, entry: &Arc<Entry>) -> Result<(), StoreErro
         if st.deleted || st.schema.is_none() {
             return Ok(());
         }
-        st.ensure_loaded(key, &inner.disk())?;
-        inner.account(key, &st);
+        let loaded_here = st.ensure_loaded(key, &inner.disk())?;
         let Some(rows) = st.data.clone() else {
             return Ok(());
         };
+        if loaded_here {
+            // A frame that was not in memory leaves again: caching it would push out frames
+            // in use. Its rows live only while the file is written (one compaction at a time).
+            st.data = None;
+        } else {
+            inner.account(key, &st);
+        }
         (
             rows,
             st.record.id,

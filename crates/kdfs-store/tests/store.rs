@@ -510,6 +510,7 @@ async fn a_frame_unloaded_with_updates_in_flight_keeps_them() {
             if round % 10 == 9 {
                 s.unload(&k).unwrap();
                 s.compact_now().await.unwrap();
+                assert!(!s.info(&k).unwrap().loaded, "compaction cached the frame");
             }
         }
     }
