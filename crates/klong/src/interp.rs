@@ -129,13 +129,27 @@ impl Interp {
 
     /// Parse and evaluate a program, statement by statement; returns the last value.
     pub fn run(&mut self, src: &str) -> KResult<Option<Value>> {
-        if self.frames.is_empty() && self.run_depth == 0 {
+        let _limits = if self.outermost() {
             self.stack_base = crate::parser::stack_addr();
-        }
+            Some(self.enter_limits())
+        } else {
+            None
+        };
         self.run_depth += 1;
         let r = self.run_inner(src);
         self.run_depth -= 1;
         r
+    }
+
+    /// True when no evaluation is running: the embedder is starting one.
+    fn outermost(&self) -> bool {
+        self.frames.is_empty() && self.run_depth == 0
+    }
+
+    /// Show this evaluation's deadline and interrupt flag to the primitives (see
+    /// [`crate::watch`]) until the guard is dropped.
+    fn enter_limits(&self) -> crate::watch::Guard {
+        crate::watch::enter(self.deadline, self.interrupt.clone())
     }
 
     fn run_inner(&mut self, src: &str) -> KResult<Option<Value>> {
@@ -405,15 +419,24 @@ impl Interp {
     /// removed from the stack whatever the outcome. No allocation on the lambda path.
     fn invoke(&mut self, f: &Value, n: usize) -> KResult<Value> {
         let base = self.args.len().saturating_sub(n);
-        let r = self.invoke_inner(f, n, base);
+        let r = if self.outermost() {
+            self.invoke_outermost(f, n, base)
+        } else {
+            self.invoke_inner(f, n, base)
+        };
         self.args.truncate(base);
         r
     }
 
+    /// An embedder's call of a function value: evaluation starts here.
+    #[inline(never)]
+    fn invoke_outermost(&mut self, f: &Value, n: usize, base: usize) -> KResult<Value> {
+        self.stack_base = crate::parser::stack_addr();
+        let _limits = self.enter_limits();
+        self.invoke_inner(f, n, base)
+    }
+
     fn invoke_inner(&mut self, f: &Value, n: usize, base: usize) -> KResult<Value> {
-        if self.frames.is_empty() && self.run_depth == 0 {
-            self.stack_base = crate::parser::stack_addr();
-        }
         let func = match f {
             Value::Func(func) => func,
             _ => return err(ErrorKind::Type, "call: type error"),

@@ -6,9 +6,25 @@ use crate::error::{ErrorKind, KResult, err};
 use crate::interp::Interp;
 use crate::structural as s;
 use crate::value::Value;
+use crate::watch;
+
+/// Elements a primitive visits in `v`, as work charged to the deadline (see [`watch`]).
+fn units(v: &Value) -> usize {
+    v.len().unwrap_or(1)
+}
 
 /// Apply a monadic operator.
+///
+/// The work is charged to the deadline by the sizes of the operand and of the result, so a
+/// chain of primitives over long vectors (which takes no evaluation step) stops in time.
 pub fn monad(it: &mut Interp, op: Op, a: Value) -> KResult<Value> {
+    watch::charge(units(&a))?;
+    let r = monad_uncharged(it, op, a)?;
+    watch::charge(units(&r))?;
+    Ok(r)
+}
+
+fn monad_uncharged(it: &mut Interp, op: Op, a: Value) -> KResult<Value> {
     match op {
         Op::Bang => s::enumerate(it, &a),
         Op::Hash => s::size(&a),
@@ -61,6 +77,13 @@ pub fn dyad(it: &mut Interp, op: Op, a: Value, b: Value) -> KResult<Value> {
             return Ok(Value::Int(r));
         }
     }
+    watch::charge(units(&a) + units(&b))?;
+    let r = dyad_uncharged(it, op, a, b)?;
+    watch::charge(units(&r))?;
+    Ok(r)
+}
+
+fn dyad_uncharged(it: &mut Interp, op: Op, a: Value, b: Value) -> KResult<Value> {
     match op {
         Op::Bang
         | Op::Percent
