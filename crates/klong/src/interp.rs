@@ -191,8 +191,10 @@ impl Interp {
         Ok(())
     }
 
-    /// Check that an allocation of `n` elements is within limits.
+    /// Check that an allocation of `n` elements is within limits, and charge building them
+    /// to the deadline (see [`crate::watch`]).
     pub fn check_alloc(&self, n: usize) -> KResult<()> {
+        crate::watch::charge(n)?;
         if n > self.max_alloc {
             return err(
                 ErrorKind::Limit,
@@ -419,11 +421,7 @@ impl Interp {
     /// removed from the stack whatever the outcome. No allocation on the lambda path.
     fn invoke(&mut self, f: &Value, n: usize) -> KResult<Value> {
         let base = self.args.len().saturating_sub(n);
-        let r = if self.outermost() {
-            self.invoke_outermost(f, n, base)
-        } else {
-            self.invoke_inner(f, n, base)
-        };
+        let r = self.invoke_inner(f, n, base);
         self.args.truncate(base);
         r
     }
@@ -433,10 +431,16 @@ impl Interp {
     fn invoke_outermost(&mut self, f: &Value, n: usize, base: usize) -> KResult<Value> {
         self.stack_base = crate::parser::stack_addr();
         let _limits = self.enter_limits();
-        self.invoke_inner(f, n, base)
+        self.run_depth += 1;
+        let r = self.invoke_inner(f, n, base);
+        self.run_depth -= 1;
+        r
     }
 
     fn invoke_inner(&mut self, f: &Value, n: usize, base: usize) -> KResult<Value> {
+        if self.outermost() {
+            return self.invoke_outermost(f, n, base);
+        }
         let func = match f {
             Value::Func(func) => func,
             _ => return err(ErrorKind::Type, "call: type error"),

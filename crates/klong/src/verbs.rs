@@ -8,23 +8,30 @@ use crate::structural as s;
 use crate::value::Value;
 use crate::watch;
 
-/// Elements a primitive visits in `v`, as work charged to the deadline (see [`watch`]).
+/// Below this many operand elements a primitive is not charged to the deadline: it is cheap,
+/// and a program runs many of them only through evaluation steps, which the interpreter
+/// counts itself.
+const SMALL: usize = 256;
+
+/// Charge a primitive over operands of `units` elements to the deadline (see [`watch`]), so
+/// a chain of primitives over long vectors, which takes no evaluation step, stops in time.
+/// Primitives that build large results from small operands charge them in
+/// [`Interp::check_alloc`].
+#[inline(always)]
+fn charge(units: usize) -> KResult<()> {
+    if units < SMALL {
+        return Ok(());
+    }
+    watch::charge(units)
+}
+
 fn units(v: &Value) -> usize {
     v.len().unwrap_or(1)
 }
 
 /// Apply a monadic operator.
-///
-/// The work is charged to the deadline by the sizes of the operand and of the result, so a
-/// chain of primitives over long vectors (which takes no evaluation step) stops in time.
 pub fn monad(it: &mut Interp, op: Op, a: Value) -> KResult<Value> {
-    watch::charge(units(&a))?;
-    let r = monad_uncharged(it, op, a)?;
-    watch::charge(units(&r))?;
-    Ok(r)
-}
-
-fn monad_uncharged(it: &mut Interp, op: Op, a: Value) -> KResult<Value> {
+    charge(units(&a))?;
     match op {
         Op::Bang => s::enumerate(it, &a),
         Op::Hash => s::size(&a),
@@ -77,13 +84,7 @@ pub fn dyad(it: &mut Interp, op: Op, a: Value, b: Value) -> KResult<Value> {
             return Ok(Value::Int(r));
         }
     }
-    watch::charge(units(&a) + units(&b))?;
-    let r = dyad_uncharged(it, op, a, b)?;
-    watch::charge(units(&r))?;
-    Ok(r)
-}
-
-fn dyad_uncharged(it: &mut Interp, op: Op, a: Value, b: Value) -> KResult<Value> {
+    charge(units(&a) + units(&b))?;
     match op {
         Op::Bang
         | Op::Percent
