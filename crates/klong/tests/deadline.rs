@@ -61,6 +61,17 @@ fn formatting_and_arithmetic_over_long_lists_stop_at_the_deadline() {
 }
 
 #[test]
+fn grouping_a_list_of_long_lists_stops_at_the_deadline() {
+    // Hashing each list is charged by its length: 21 369 lists of up to 942 integers.
+    assert_interrupted(
+        "0100000.*=21369#9*=21369#955$5523170658799;80071=2136939e55555$5523170658799;8007170658799;8007",
+    );
+    // A million references to one list of a thousand integers: 10^9 elements to hash.
+    assert_interrupted("=1000000#,!1000");
+    assert_interrupted("?1000000#,!1000");
+}
+
+#[test]
 fn an_embedders_call_sees_the_deadline_inside_primitives() {
     let mut k = limited();
     k.set_deadline(None);
