@@ -269,6 +269,7 @@ fn over(it: &mut Interp, f: &Callable, x: Value) -> KResult<Value> {
     if let Callable::Op(op) = f
         && let Some(r) = crate::kernels::reduce(*op, &x)
     {
+        crate::watch::charge(x.len().unwrap_or(1))?;
         return Ok(r);
     }
     let n = match x.len() {
@@ -299,6 +300,7 @@ fn scan(it: &mut Interp, f: &Callable, x: Value) -> KResult<Value> {
     if let Callable::Op(op) = f
         && let Some(r) = crate::kernels::scan(*op, &x)
     {
+        crate::watch::charge(x.len().unwrap_or(1))?;
         return Ok(r);
     }
     let n = match x.len() {

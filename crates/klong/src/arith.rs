@@ -58,6 +58,7 @@ pub fn atomic2(op: Op, a: &Value, b: &Value) -> KResult<Value> {
             }
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
+                crate::watch::charge(1)?;
                 out.push(atomic2(op, &a.at(i), &b.at(i))?);
             }
             Ok(Value::list(out))
@@ -66,6 +67,7 @@ pub fn atomic2(op: Op, a: &Value, b: &Value) -> KResult<Value> {
             let n = a.len().unwrap_or(0);
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
+                crate::watch::charge(1)?;
                 out.push(atomic2(op, &a.at(i), b)?);
             }
             Ok(Value::list(out))
@@ -74,6 +76,7 @@ pub fn atomic2(op: Op, a: &Value, b: &Value) -> KResult<Value> {
             let n = b.len().unwrap_or(0);
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
+                crate::watch::charge(1)?;
                 out.push(atomic2(op, a, &b.at(i))?);
             }
             Ok(Value::list(out))
@@ -331,6 +334,9 @@ pub fn scalar2(op: Op, a: &Value, b: &Value) -> KResult<Value> {
     }
 }
 
+/// Most bits one integer power may have (an upper bound: the base's bits times the exponent).
+const MAX_POWER_BITS: u128 = 1 << 22;
+
 fn power(a: &Value, b: &Value) -> KResult<Value> {
     if let (Some(x), Value::Int(e)) = (to_big(a), b) {
         if *e >= 0 {
@@ -340,9 +346,13 @@ fn power(a: &Value, b: &Value) -> KResult<Value> {
             {
                 return Ok(Value::Int(r));
             }
-            if (x.bits() as u128).saturating_mul(*e as u128) > (1u128 << 22) {
+            let bits = (x.bits() as u128).saturating_mul(*e as u128);
+            if bits > MAX_POWER_BITS {
                 return err(ErrorKind::Limit, "power: result too large");
             }
+            // Each result is bounded, a vector of them is not: charge the 64-bit words about to
+            // be computed, so `6^92*!626549` stops at the deadline instead of running for hours.
+            crate::watch::charge(1 + (bits / 64) as usize)?;
             return Ok(Value::big(num_traits::pow::pow(x, *e as usize)));
         }
         let xf = x.to_f64().unwrap_or(f64::NAN);
@@ -379,6 +389,7 @@ pub fn atomic1(op: Op, a: &Value) -> KResult<Value> {
         let n = a.len().unwrap_or(0);
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
+            crate::watch::charge(1)?;
             out.push(atomic1(op, &a.at(i))?);
         }
         return Ok(Value::list(out));

@@ -79,6 +79,8 @@ fn format_cells(a: &Value, b: &Value) -> KResult<Value> {
         }
         return Ok(Value::list(out));
     }
+    // Formatting one cell takes a few hundred ns: a long list must see the deadline.
+    crate::watch::charge(1)?;
     let s = match format_atom(b) {
         Value::Str(s) => s.iter().collect::<String>(),
         _ => readable(b),

@@ -129,13 +129,27 @@ impl Interp {
 
     /// Parse and evaluate a program, statement by statement; returns the last value.
     pub fn run(&mut self, src: &str) -> KResult<Option<Value>> {
-        if self.frames.is_empty() && self.run_depth == 0 {
+        let _limits = if self.outermost() {
             self.stack_base = crate::parser::stack_addr();
-        }
+            Some(self.enter_limits())
+        } else {
+            None
+        };
         self.run_depth += 1;
         let r = self.run_inner(src);
         self.run_depth -= 1;
         r
+    }
+
+    /// True when no evaluation is running: the embedder is starting one.
+    fn outermost(&self) -> bool {
+        self.frames.is_empty() && self.run_depth == 0
+    }
+
+    /// Show this evaluation's deadline and interrupt flag to the primitives (see
+    /// [`crate::watch`]) until the guard is dropped.
+    fn enter_limits(&self) -> crate::watch::Guard {
+        crate::watch::enter(self.deadline, self.interrupt.clone())
     }
 
     fn run_inner(&mut self, src: &str) -> KResult<Option<Value>> {
@@ -177,8 +191,10 @@ impl Interp {
         Ok(())
     }
 
-    /// Check that an allocation of `n` elements is within limits.
+    /// Check that an allocation of `n` elements is within limits, and charge building them
+    /// to the deadline (see [`crate::watch`]).
     pub fn check_alloc(&self, n: usize) -> KResult<()> {
+        crate::watch::charge(n)?;
         if n > self.max_alloc {
             return err(
                 ErrorKind::Limit,
@@ -410,9 +426,20 @@ impl Interp {
         r
     }
 
+    /// An embedder's call of a function value: evaluation starts here.
+    #[inline(never)]
+    fn invoke_outermost(&mut self, f: &Value, n: usize, base: usize) -> KResult<Value> {
+        self.stack_base = crate::parser::stack_addr();
+        let _limits = self.enter_limits();
+        self.run_depth += 1;
+        let r = self.invoke_inner(f, n, base);
+        self.run_depth -= 1;
+        r
+    }
+
     fn invoke_inner(&mut self, f: &Value, n: usize, base: usize) -> KResult<Value> {
-        if self.frames.is_empty() && self.run_depth == 0 {
-            self.stack_base = crate::parser::stack_addr();
+        if self.outermost() {
+            return self.invoke_outermost(f, n, base);
         }
         let func = match f {
             Value::Func(func) => func,

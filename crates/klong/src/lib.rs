@@ -39,6 +39,7 @@ mod radix;
 mod structural;
 mod sys;
 mod verbs;
+mod watch;
 
 pub use dict::Dict;
 pub use error::{ErrorKind, KResult, KlongError};

@@ -6,9 +6,32 @@ use crate::error::{ErrorKind, KResult, err};
 use crate::interp::Interp;
 use crate::structural as s;
 use crate::value::Value;
+use crate::watch;
+
+/// Below this many operand elements a primitive is not charged to the deadline: it is cheap,
+/// and a program runs many of them only through evaluation steps, which the interpreter
+/// counts itself.
+const SMALL: usize = 256;
+
+/// Charge a primitive over operands of `units` elements to the deadline (see [`watch`]), so
+/// a chain of primitives over long vectors, which takes no evaluation step, stops in time.
+/// Primitives that build large results from small operands charge them in
+/// [`Interp::check_alloc`].
+#[inline(always)]
+fn charge(units: usize) -> KResult<()> {
+    if units < SMALL {
+        return Ok(());
+    }
+    watch::charge(units)
+}
+
+fn units(v: &Value) -> usize {
+    v.len().unwrap_or(1)
+}
 
 /// Apply a monadic operator.
 pub fn monad(it: &mut Interp, op: Op, a: Value) -> KResult<Value> {
+    charge(units(&a))?;
     match op {
         Op::Bang => s::enumerate(it, &a),
         Op::Hash => s::size(&a),
@@ -61,6 +84,7 @@ pub fn dyad(it: &mut Interp, op: Op, a: Value, b: Value) -> KResult<Value> {
             return Ok(Value::Int(r));
         }
     }
+    charge(units(&a) + units(&b))?;
     match op {
         Op::Bang
         | Op::Percent
