@@ -35,10 +35,14 @@ pub(crate) struct Chunk {
 impl Chunk {
     /// Wraps a batch whose first column is a sorted, unique index.
     pub(crate) fn new(batch: RecordBatch) -> Result<Chunk, StoreError> {
-        let name = batch.schema().field(0).name().clone();
-        let keys = index_keys(&name, batch.column(0).as_ref())?;
+        let keys = index_keys(batch.schema_ref().field(0).name(), batch.column(0).as_ref())?;
+        Ok(Chunk::with_keys(batch, keys))
+    }
+
+    /// A chunk of `batch` whose index values `keys` are already known.
+    fn with_keys(batch: RecordBatch, keys: ScalarBuffer<i64>) -> Chunk {
         let bytes = batch_bytes(&batch);
-        Ok(Chunk { batch, keys, bytes })
+        Chunk { batch, keys, bytes }
     }
 
     fn rows(&self) -> usize {
@@ -65,8 +69,8 @@ pub(crate) struct Prepared {
 
 /// Sorts and de-duplicates `batch` (already conformed to the frame schema) for `mode`.
 pub(crate) fn prepare(batch: &RecordBatch, mode: UpdateMode) -> Result<Prepared, StoreError> {
-    let name = batch.schema().field(0).name().clone();
-    let keys = index_keys(&name, batch.column(0).as_ref())?;
+    let name = batch.schema_ref().field(0).name();
+    let keys = index_keys(name, batch.column(0).as_ref())?;
     if keys.windows(2).all(|w| w[0] < w[1]) {
         return Ok(Prepared {
             batch: batch.clone(),
@@ -89,7 +93,7 @@ pub(crate) fn prepare(batch: &RecordBatch, mode: UpdateMode) -> Result<Prepared,
     }
     let duplicates = (order.len() - kept.len()) as u64;
     let sorted = take_record_batch(batch, &UInt32Array::from(kept))?;
-    let keys = index_keys(&name, sorted.column(0).as_ref())?;
+    let keys = index_keys(name, sorted.column(0).as_ref())?;
     Ok(Prepared {
         batch: sorted,
         keys,
@@ -251,7 +255,16 @@ impl Rows {
         if tail_start < n {
             let tail = new.batch.slice(tail_start, n - tail_start);
             out.inserted += (n - tail_start) as u64;
-            for piece in split(tail)? {
+            // A small tail (a one-row update) keeps the keys already taken from it.
+            let pieces = if n - tail_start <= MAX_CHUNK_ROWS {
+                vec![Chunk::with_keys(
+                    tail,
+                    keys.slice(tail_start, n - tail_start),
+                )]
+            } else {
+                split(tail)?
+            };
+            for piece in pieces {
                 self.rows += piece.rows() as u64;
                 self.bytes += piece.bytes;
                 self.chunks.push(piece);

@@ -8,9 +8,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, new_null_array};
+use arrow::array::{Array, ArrayRef, AsArray, new_null_array};
 use arrow::buffer::ScalarBuffer;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{
+    DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt64Type,
+};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::StoreError;
@@ -41,8 +44,30 @@ pub(crate) fn index_keys(column: &str, array: &dyn Array) -> Result<ScalarBuffer
     if array.null_count() > 0 {
         return Err(bad("the index column contains nulls".into()));
     }
-    let data = array.to_data();
-    let keys = ScalarBuffer::<i64>::new(data.buffers()[0].clone(), data.offset(), data.len());
+    // The values buffer straight from the typed array: going through `to_data` built (and
+    // dropped) an `ArrayData` per call, and this runs for every update and chunk.
+    let values = match array.data_type() {
+        DataType::Int64 => array.as_primitive::<Int64Type>().values().inner(),
+        DataType::UInt64 => array.as_primitive::<UInt64Type>().values().inner(),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            array.as_primitive::<TimestampSecondType>().values().inner()
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => array
+            .as_primitive::<TimestampMillisecondType>()
+            .values()
+            .inner(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => array
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .inner(),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => array
+            .as_primitive::<TimestampNanosecondType>()
+            .values()
+            .inner(),
+        other => return Err(bad(format!("type {other} is not supported"))),
+    };
+    // A typed array's values buffer is already sliced to the array.
+    let keys = ScalarBuffer::<i64>::new(values.clone(), 0, array.len());
     if *array.data_type() == DataType::UInt64 && keys.iter().any(|k| *k < 0) {
         return Err(bad("UInt64 index values must be at most i64::MAX".into()));
     }
@@ -166,8 +191,21 @@ pub(crate) fn batch_bytes(batch: &RecordBatch) -> u64 {
     batch
         .columns()
         .iter()
-        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+        .map(|c| array_bytes(c.as_ref()))
         .sum()
+}
+
+/// [`arrow::array::ArrayData::get_slice_memory_size`] of `array`, computed directly for
+/// fixed-width columns: building the `ArrayData` for it cost an allocation per column, for
+/// every chunk of every one-row update.
+fn array_bytes(array: &dyn Array) -> u64 {
+    match array.data_type().primitive_width() {
+        Some(width) => {
+            let validity = array.nulls().map_or(0, |_| array.len().div_ceil(8));
+            (array.len() * width + validity) as u64
+        }
+        None => array.to_data().get_slice_memory_size().unwrap_or(0) as u64,
+    }
 }
 
 #[cfg(test)]
@@ -259,5 +297,23 @@ mod tests {
         assert!(index_keys("t", &a).is_err());
         let a = Int64Array::from(vec![5, 6, 7]).slice(1, 2);
         assert_eq!(index_keys("t", &a).unwrap().to_vec(), vec![6, 7]);
+        let a = arrow::array::TimestampMillisecondArray::from(vec![1, 2, 3]).slice(2, 1);
+        assert_eq!(index_keys("t", &a).unwrap().to_vec(), vec![3]);
+    }
+
+    #[test]
+    fn array_bytes_is_the_slice_memory_size() {
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])),
+            Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0)])),
+            Arc::new(StringArray::from(vec![Some("ab"), None, Some("cde")])),
+            Arc::new(arrow::array::BooleanArray::from(vec![true, false, true])),
+        ];
+        for a in arrays {
+            for s in [a.clone(), a.slice(1, 2), a.slice(0, 0)] {
+                let expected = s.to_data().get_slice_memory_size().unwrap() as u64;
+                assert_eq!(array_bytes(s.as_ref()), expected, "{:?}", s.data_type());
+            }
+        }
     }
 }

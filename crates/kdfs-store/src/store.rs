@@ -38,7 +38,9 @@ pub(crate) struct Inner {
     pub db: Arc<Database>,
     pub frames: RwLock<BTreeMap<KeyPath, Arc<Entry>>>,
     next_id: AtomicU64,
-    commit_tx: Mutex<Option<Sender<Msg>>>,
+    /// Read-locked by every update to send under it (no clone of the sender per update);
+    /// write-locked only to close the channel.
+    commit_tx: RwLock<Option<Sender<Msg>>>,
     compact_tx: Mutex<Option<Sender<Job>>>,
     pub cache: Cache,
     failure: Failure,
@@ -77,7 +79,7 @@ impl FrameStore {
             db: db.clone(),
             frames: RwLock::new(frames),
             next_id: AtomicU64::new(next_id),
-            commit_tx: Mutex::new(Some(commit_tx)),
+            commit_tx: RwLock::new(Some(commit_tx)),
             compact_tx: Mutex::new(Some(compact_tx)),
             failure: failure.clone(),
             closed: AtomicBool::new(false),
@@ -496,14 +498,14 @@ impl Inner {
     }
 
     pub(crate) fn send(&self, op: Op) -> Result<oneshot::Receiver<Result<(), String>>, StoreError> {
-        let tx = lock(&self.commit_tx).clone().ok_or(StoreError::Closed)?;
-        commit::send(&tx, op)
+        let tx = self.commit_tx.read().unwrap_or_else(|p| p.into_inner());
+        commit::send(tx.as_ref().ok_or(StoreError::Closed)?, op)
     }
 
     /// Sends `op` for threads that will block on the answer (see [`commit::wait_sync`]).
     pub(crate) fn send_sync(&self, op: Op) -> Result<commit::SyncAnswer, StoreError> {
-        let tx = lock(&self.commit_tx).clone().ok_or(StoreError::Closed)?;
-        commit::send_sync(&tx, op)
+        let tx = self.commit_tx.read().unwrap_or_else(|p| p.into_inner());
+        commit::send_sync(tx.as_ref().ok_or(StoreError::Closed)?, op)
     }
 
     pub(crate) fn send_job(&self, job: Job) -> Result<(), StoreError> {
@@ -554,7 +556,10 @@ impl Inner {
         {
             let _ = compactor.join();
         }
-        lock(&self.commit_tx).take();
+        self.commit_tx
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         for t in threads {
             let _ = t.join();
         }
