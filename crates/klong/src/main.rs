@@ -5,6 +5,13 @@ use klong::{Capabilities, ErrorKind, Klong, Value, readable};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
+// Klong values are many small Rc allocations (a 10k-piece string split makes 20k); glibc's
+// malloc spent ~75% of such runs in malloc/free/consolidate. Same allocator as the kdfs server,
+// so the CLI measures what the server runs. Binary only: the library leaves the choice to users.
+#[cfg(feature = "cli-alloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Klong interpreter.
 ///
 /// Examples:
